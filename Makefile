@@ -1,0 +1,63 @@
+# civgrid: two commands. `make run` serves the demo; `make test` runs every check on SQLite and PostgreSQL.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export CIVGRID_DATA_DIR ?= var
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint test-sqlite test-postgresql chromium postgresql bench messages
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	mkdir -p $(CIVGRID_DATA_DIR)
+	$(BIN)/civgrid db upgrade
+	$(BIN)/civgrid demo load
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/civgrid serve
+
+test: $(BIN)/.installed chromium postgresql
+	$(MAKE) lint
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgresql
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check civgrid tests bench
+	$(BIN)/ruff format --check civgrid tests bench
+	$(BIN)/mypy
+	tmp=$$(mktemp -d) && CIVGRID_DATABASE_URL=sqlite:///$$tmp/check.sqlite3 $(BIN)/alembic upgrade head >/dev/null \
+	  && CIVGRID_DATABASE_URL=sqlite:///$$tmp/check.sqlite3 $(BIN)/alembic check; rc=$$?; rm -rf $$tmp; exit $$rc
+
+test-sqlite: $(BIN)/.installed
+	CIVGRID_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: $(BIN)/.installed postgresql
+	CIVGRID_TEST_BACKEND=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here), and a CJK
+# font so that screenshots show Chinese text.
+chromium:
+	@{ command -v chromium >/dev/null && fc-list | grep -qi wqy; } || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-wqy-microhei; }
+
+postgresql:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start
+	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL is not answering on 127.0.0.1:5432"; exit 1
+
+bench: $(BIN)/.installed
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+# Translations: extract _() and N_() from Python and Jinja (babel.cfg), update the zh_CN catalogue.
+messages: $(BIN)/.installed
+	tmp=$$(mktemp -d) && $(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output \
+	  --project civgrid -o $$tmp/messages.pot civgrid \
+	  && $(BIN)/pybabel -q update -i $$tmp/messages.pot -d civgrid/locale -l zh_CN --no-fuzzy-matching \
+	     --no-wrap --ignore-obsolete; rc=$$?; rm -rf $$tmp; exit $$rc
+	@$(BIN)/python -c "from babel.messages.pofile import read_po; \
+	  u = [m.id for m in read_po(open('civgrid/locale/zh_CN/LC_MESSAGES/messages.po', 'rb')) if m.id and not m.string]; \
+	  print('untranslated:', len(u), *u, sep='\n  ')"

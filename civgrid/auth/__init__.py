@@ -1,0 +1,1 @@
+"""Users, roles, tokens and the one scope helper."""

@@ -1,0 +1,145 @@
+"""State changes for users, tokens and logins. Each runs in the caller's session and commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from civgrid.audit.actions import record
+from civgrid.auth.models import ApiToken, Employment, LoginFailure, Role, ScopeKind, User, UserScope
+from civgrid.auth.security import hash_password, new_token, token_digest, verify_password
+from civgrid.config import get_settings
+from civgrid.db.base import utcnow
+from civgrid.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_user(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str = "",
+    scopes: Iterable[tuple[ScopeKind, str]] = (),
+    employment: Employment | None = None,
+    work_phone: str | None = None,
+    actor: User | None,
+    ip: str = "",
+) -> User:
+    """Create a user with a role and jurisdiction."""
+    _check_password(password)
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken")
+    scope_rows = [
+        UserScope(kind=ScopeKind(k), ref=r if k != ScopeKind.ALL else "") for k, r in scopes
+    ]
+    if role != Role.RESIDENT and not scope_rows:
+        raise Invalid("a staff user needs at least one scope (division, grid or department)")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=Role(role),
+        employment=employment,
+        work_phone=work_phone,
+        scopes=scope_rows,
+    )
+    db.add(user)
+    db.flush()
+    record(
+        db,
+        "user.create",
+        actor=actor,
+        ip=ip,
+        object_type="user",
+        object_id=user.id,
+        detail={
+            "username": username,
+            "role": str(role),
+            "scopes": [[str(k), r] for k, r in scopes],
+        },
+    )
+    db.commit()
+    return user
+
+
+def set_password(
+    db: Session, user: User, password: str, *, actor: User | None, ip: str = ""
+) -> None:
+    """Change a password; existing sessions and tokens stop working."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.auth_version += 1
+    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    record(db, "user.password", actor=actor, ip=ip, object_type="user", object_id=user.id)
+    db.commit()
+
+
+def deactivate_user(db: Session, user: User, *, actor: User | None, ip: str = "") -> None:
+    user.is_active = False
+    user.auth_version += 1
+    record(db, "user.deactivate", actor=actor, ip=ip, object_type="user", object_id=user.id)
+    db.commit()
+
+
+def _recent_failures(db: Session, username: str, ip: str) -> tuple[int, int]:
+    settings = get_settings()
+    since = utcnow() - timedelta(minutes=settings.login_failure_window_minutes)
+    by_user = db.scalar(
+        select(func.count()).where(LoginFailure.username == username, LoginFailure.at >= since)
+    )
+    by_ip = db.scalar(select(func.count()).where(LoginFailure.ip == ip, LoginFailure.at >= since))
+    return by_user or 0, by_ip or 0
+
+
+def authenticate(db: Session, username: str, password: str, *, ip: str) -> User:
+    """Check a login; rate-limited per username and per address. Records the outcome."""
+    settings = get_settings()
+    by_user, by_ip = _recent_failures(db, username, ip)
+    if by_user >= settings.login_max_failures or by_ip >= settings.login_max_failures * 4:
+        record(db, "login.throttled", actor=None, ip=ip, detail={"username": username})
+        db.commit()
+        raise TooManyRequests(
+            "too many failed logins; try again later",
+            retry_after=settings.login_failure_window_minutes * 60,
+        )
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        db.add(LoginFailure(username=username, ip=ip))
+        record(db, "login.failed", actor=None, ip=ip, detail={"username": username})
+        db.commit()
+        raise Unauthorized("wrong username or password")
+    db.execute(delete(LoginFailure).where(or_(LoginFailure.username == username)))
+    record(db, "login", actor=user, ip=ip, object_type="user", object_id=user.id)
+    db.commit()
+    return user
+
+
+def issue_token(db: Session, user: User, *, ip: str = "") -> tuple[str, ApiToken]:
+    """A new bearer token; the plain value is returned once and never stored."""
+    token = new_token()
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        expires_at=utcnow() + timedelta(hours=get_settings().token_ttl_hours),
+    )
+    db.add(row)
+    record(db, "token.issue", actor=user, ip=ip, object_type="user", object_id=user.id)
+    db.commit()
+    return token, row
+
+
+def revoke_token(db: Session, token: ApiToken, *, ip: str = "") -> None:
+    token.revoked_at = utcnow()
+    record(db, "token.revoke", actor=token.user, ip=ip, object_type="user", object_id=token.user_id)
+    db.commit()

@@ -1,0 +1,1 @@
+"""Working calendar: holidays, make-up working days (调休), working hours, deadlines and lights."""

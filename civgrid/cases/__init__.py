@@ -1,0 +1,1 @@
+"""The closed-loop case workflow (SPEC §2): report, register, dispatch, handle, verify, close."""

@@ -1,0 +1,204 @@
+"""Intake: report (上报) from any source, register (立案) or reject, self-handle, merge."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from civgrid.auth import scope
+from civgrid.auth.models import Role, User
+from civgrid.cases import notify
+from civgrid.cases.engine import acting, actor_label, require_note, start_clock
+from civgrid.cases.models import Case, CaseEvent, CaseLevel, CaseSource, Priority
+from civgrid.cases.numbers import next_number
+from civgrid.cases.service import authorize, locate, require_staff_territory, routing_suggestion
+from civgrid.cases.transitions import CaseAction, CaseState
+from civgrid.catalogue.models import Category, Stage
+from civgrid.catalogue.service import ensure_assignable_to_grid_worker
+from civgrid.db.base import utcnow
+from civgrid.errors import Invalid
+
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,28}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_DESCRIPTION = 4000
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A reporter's optional contact: the only personal data a case keeps."""
+
+    phone: str | None = None
+    email: str | None = None
+
+    def validated(self) -> Contact:
+        phone = (self.phone or "").strip() or None
+        email = (self.email or "").strip() or None
+        if phone and not PHONE.match(phone):
+            raise Invalid("phone must be digits, spaces or dashes", field="phone")
+        if email and (len(email) > 120 or not EMAIL.match(email)):
+            raise Invalid("e-mail address is not valid", field="email")
+        return Contact(phone, email)
+
+
+def _category(db: Session, category: Category | int) -> Category:
+    found = db.get(Category, category) if isinstance(category, int) else category
+    if found is None:
+        raise Invalid(f"category {category} does not exist", field="category")
+    return found
+
+
+def report_case(
+    db: Session,
+    *,
+    source: CaseSource,
+    category: Category | int,
+    lon: float,
+    lat: float,
+    description: str,
+    reporter: User | None = None,
+    contact: Contact | None = None,
+    actor: User | None = None,
+    priority: Priority = Priority.NORMAL,
+    address: str = "",
+    now: datetime | None = None,
+) -> Case:
+    """Report (上报) a case: the one intake pipeline for patrol, portal, hotline, Open311 …
+
+    Locates the point, numbers the case, starts the registration clock, appends the first
+    event and, for a major emergency, notifies the township office at once. ``actor`` None
+    is an anonymous resident (portal, Open311 with its API key checked by the caller).
+    """
+    description = (description or "").strip()
+    if not description:
+        raise Invalid("description is required", field="description")
+    if len(description) > MAX_DESCRIPTION:
+        raise Invalid(f"description is longer than {MAX_DESCRIPTION} characters")
+    cat = _category(db, category)
+    contact = (contact or Contact()).validated()
+    if actor is not None:
+        scope.check_role(actor, Case, "report")
+    village, grid = locate(db, lon, lat)
+    territory = grid or village
+    if actor is not None:
+        require_staff_territory(actor, territory)
+    if reporter is None and actor is not None and actor.role == Role.RESIDENT:
+        reporter = actor
+    now = now or utcnow()
+    major = bool(cat.is_major_emergency)
+    try:
+        case = Case(
+            number=next_number(db, village[:9], now),
+            state=CaseState.REPORTED,
+            source=CaseSource(source),
+            level=CaseLevel.TOWNSHIP if major else CaseLevel.GRID if grid else CaseLevel.VILLAGE,
+            priority=Priority.EMERGENCY if major else Priority(priority),
+            category_id=cat.id,
+            lon=lon,
+            lat=lat,
+            address=address.strip()[:200],
+            division_code=village,
+            grid_code=grid,
+            territory_code=territory,
+            description=description,
+            reporter_user_id=reporter.id if reporter else None,
+            reporter_phone=contact.phone,
+            reporter_email=contact.email,
+            reported_at=now,
+            updated_at=now,
+            clocks=[],  # a new case has no clocks: spare the lazy load in start_clock
+        )
+        db.add(case)
+        # One flush at commit writes case, event, clock and notification in order.
+        db.add(
+            CaseEvent(
+                case=case,
+                at=now,
+                actor_id=actor.id if actor else None,
+                actor_label=actor_label(actor) if actor else f"anonymous ({source})",
+                action=CaseAction.REPORT,
+                from_state=None,
+                to_state=CaseState.REPORTED,
+                data={"source": str(source)},
+            )
+        )
+        start_clock(db, case, Stage.REGISTER, now)
+        if major:
+            notify.queue(
+                db,
+                case,
+                "major_emergency",
+                recipient_kind="office",
+                recipient_ref=village[:9],
+                message=f"重大突发事件 {case.number}: {description[:200]}",
+                urgent=True,
+            )
+    except BaseException:
+        notify.discard(db)
+        raise
+    notify.commit(db)
+    return case
+
+
+def register_case(
+    db: Session, case: Case, *, actor: User, note: str = "", priority: Priority | None = None
+) -> Case:
+    """Register (立案) a reported case; the routing suggestion is recorded for the dispatcher."""
+    with acting(db, case, actor, "dispatch", CaseAction.REGISTER) as step:
+        if priority is not None:
+            case.priority = Priority(priority)
+        suggested = routing_suggestion(db, case)
+        step.move(
+            CaseAction.REGISTER,
+            note=note,
+            data={"suggested_department": suggested.code if suggested else None},
+        )
+    return case
+
+
+def reject_case(db: Session, case: Case, *, actor: User, reason: str) -> Case:
+    """Refuse to register (不予立案) a report, with the reason the reporter will see."""
+    reason = require_note(reason, "a reason for rejecting")
+    with acting(db, case, actor, "dispatch", CaseAction.REJECT) as step:
+        step.move(CaseAction.REJECT, note=reason)
+        case.outcome_note = reason
+        notify.tell_reporters(db, case, f"案件 {case.number} 不予立案：{reason}")
+    return case
+
+
+def self_handle_case(
+    db: Session, case: Case, *, actor: User, note: str, attachment_ids: list[int]
+) -> Case:
+    """A grid worker fixed a minor matter on the spot (自处置): the case closes at once."""
+    note = require_note(note, "a note on what was done")
+    with acting(db, case, actor, "self_handle", CaseAction.SELF_HANDLE) as step:
+        ensure_assignable_to_grid_worker(_category(db, case.category_id))
+        ids = step.attachments(attachment_ids)
+        if not ids:
+            raise Invalid("a self-handled case needs a photo of the result", field="attachments")
+        step.move(CaseAction.SELF_HANDLE, note=note, attachment_ids=ids)
+        case.outcome_note = note
+        case.handled_at = step.now
+        notify.tell_reporters(db, case, f"案件 {case.number} 已处置结案：{note}")
+    return case
+
+
+def merge_case(db: Session, case: Case, *, into: Case, actor: User, note: str = "") -> Case:
+    """Merge ``case`` into ``into`` as a duplicate; its reporter will hear ``into``'s outcome."""
+    if into.id == case.id:
+        raise Invalid("a case cannot be merged into itself")
+    with acting(db, case, actor, "dispatch", CaseAction.MERGE) as step:
+        authorize(db, actor, into, "dispatch")
+        if into.state in (CaseState.MERGED, CaseState.VOIDED, CaseState.REJECTED):
+            raise Invalid(f"case {into.number} is {into.state.value}; merge into a live case")
+        if into.category_id != case.category_id:
+            raise Invalid("duplicates must have the same category", into=into.number)
+        step.move(CaseAction.MERGE, note=note, data={"into": into.number})
+        case.merged_into_id = into.id
+        msg = f"您上报的案件 {case.number} 与 {into.number} 为同一问题，已合并办理"
+        if into.state in (CaseState.CLOSED, CaseState.EVALUATED):
+            msg += f"；处理结果：{into.outcome_note}"
+        notify.tell_reporter(db, case, msg)
+    return case

@@ -1,0 +1,228 @@
+"""Cases, their append-only event log, stage clocks, summons, attachments and notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civgrid.calendar.units import TimeUnit
+from civgrid.cases.transitions import CaseAction, CaseState
+from civgrid.catalogue.models import Stage
+from civgrid.choices import LabelledEnum
+from civgrid.db.base import Base, EnumText, UTCDateTime, utcnow
+
+
+class CaseSource(LabelledEnum):
+    PATROL = ("patrol", "网格员巡查", "Grid-worker patrol")
+    PORTAL = ("portal", "居民上报", "Resident portal")
+    HOTLINE = ("hotline", "12345热线", "12345 hotline")
+    OPEN311 = ("open311", "Open311", "Open311 client")
+    INSPECTION = ("inspection", "检查发现", "Inspection finding")
+    IMPORT = ("import", "外部导入", "Imported")
+
+
+class CaseLevel(LabelledEnum):
+    """Tier that owns the case: small matters stay in the village, big ones in the township."""
+
+    GRID = ("grid", "网格", "Grid", "green")
+    VILLAGE = ("village", "村（社区）", "Village", "teal")
+    TOWNSHIP = ("township", "镇（街道）", "Township", "blue")
+    COUNTY = ("county", "区（县）", "County", "purple")
+
+    def higher(self) -> CaseLevel | None:
+        order = list(CaseLevel)
+        i = order.index(self)
+        return order[i + 1] if i + 1 < len(order) else None
+
+
+class Priority(LabelledEnum):
+    LOW = ("low", "一般", "Low", "grey")
+    NORMAL = ("normal", "普通", "Normal", "blue")
+    URGENT = ("urgent", "紧急", "Urgent", "orange")
+    EMERGENCY = ("emergency", "特急", "Emergency", "red")
+
+
+class AttachmentKind(LabelledEnum):
+    BEFORE = ("before", "处置前", "Before")
+    AFTER = ("after", "处置后", "After")
+
+
+class Case(Base):
+    """One matter reported for handling (案件), from discovery to evaluation."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    # Optimistic check on top of the row lock: a stale write fails instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[CaseState] = mapped_column(EnumText(CaseState, 20), index=True)
+    state_before_suspension: Mapped[CaseState | None] = mapped_column(
+        EnumText(CaseState, 20), nullable=True
+    )
+    source: Mapped[CaseSource] = mapped_column(EnumText(CaseSource, 20))
+    level: Mapped[CaseLevel] = mapped_column(EnumText(CaseLevel, 20))
+    priority: Mapped[Priority] = mapped_column(EnumText(Priority, 20), default=Priority.NORMAL)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    division_code: Mapped[str] = mapped_column(String(12), index=True)  # village code
+    grid_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    # The grid code, or the village code outside grids: what jurisdiction prefixes match.
+    territory_code: Mapped[str] = mapped_column(String(16), index=True)
+    department_code: Mapped[str | None] = mapped_column(
+        ForeignKey("departments.code"), nullable=True, index=True
+    )
+    description: Mapped[str] = mapped_column(Text)
+    outcome_note: Mapped[str] = mapped_column(Text, default="")  # published on the board
+    # Minimal reporter data (PIPL): every read through the API is logged.
+    reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reporter_phone: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    reporter_email: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id"), nullable=True, index=True
+    )
+    # A pending extension request (延期), if any.
+    extension_amount: Mapped[float | None] = mapped_column(Float, nullable=True)
+    extension_reason: Mapped[str] = mapped_column(String(500), default="")
+    # The running stage clock, copied from the open CaseClock for lists and lights.
+    stage: Mapped[Stage | None] = mapped_column(EnumText(Stage, 20), nullable=True)
+    stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    due_unit: Mapped[TimeUnit | None] = mapped_column(EnumText(TimeUnit, 20), nullable=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+    # Duplicate detection: same category, recent first.
+    __table_args__ = (Index("ix_cases_category_id_reported_at", "category_id", "reported_at"),)
+
+    clocks: Mapped[list[CaseClock]] = relationship(back_populates="case", order_by="CaseClock.id")
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number} {self.state}>"
+
+
+class CaseEvent(Base):
+    """One step in a case's life: who did what, when, from which state to which (append-only)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    actor_label: Mapped[str] = mapped_column(String(100))
+    action: Mapped[CaseAction] = mapped_column(EnumText(CaseAction, 24))
+    from_state: Mapped[CaseState | None] = mapped_column(EnumText(CaseState, 20), nullable=True)
+    to_state: Mapped[CaseState] = mapped_column(EnumText(CaseState, 20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attachment_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+    case: Mapped[Case] = relationship(lazy="raise")
+
+
+class CaseClock(Base):
+    """One run of a stage's time limit: start, deadline on the working calendar, finish."""
+
+    __tablename__ = "case_clocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    stage: Mapped[Stage] = mapped_column(EnumText(Stage, 20))
+    amount: Mapped[float] = mapped_column(Float)
+    unit: Mapped[TimeUnit] = mapped_column(EnumText(TimeUnit, 20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="clocks")
+
+
+class CaseSummons(Base):
+    """A department summoned to a case (吹哨报到) and its acknowledgement."""
+
+    __tablename__ = "case_summons"
+    __table_args__ = (UniqueConstraint("case_id", "department_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    summoned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    summoned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    unit: Mapped[TimeUnit] = mapped_column(EnumText(TimeUnit, 20))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class CaseAttachment(Base):
+    """A photo stored by content hash; the original stays with staff, copies shown are EXIF-free."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[AttachmentKind] = mapped_column(EnumText(AttachmentKind, 10))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseNotification(Base):
+    """Outbox row: written in the action's transaction, delivered only after commit."""
+
+    __tablename__ = "case_notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # "office" (a division code), "department" (a department code) or "reporter" (a case id)
+    recipient_kind: Mapped[str] = mapped_column(String(20))
+    recipient_ref: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    case: Mapped[Case] = relationship(lazy="raise")
+
+
+class CaseNumberCounter(Base):
+    """Per-township, per-day sequence behind human-readable case numbers."""
+
+    __tablename__ = "case_number_counters"
+
+    prefix: Mapped[str] = mapped_column(String(24), primary_key=True)  # "441900101-20261123"
+    last: Mapped[int] = mapped_column(Integer, default=0)

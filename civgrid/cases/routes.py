@@ -1,0 +1,229 @@
+"""Case API (/api/v1/cases): reads, intake and attachments. Actions are in ``routes_actions``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civgrid.audit.actions import log_personal_data_read
+from civgrid.auth.deps import client_ip, current_user
+from civgrid.auth.models import Role, User
+from civgrid.cases import actions, service
+from civgrid.cases.attachments import Rendition, attach_photo, rendition_file
+from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
+from civgrid.cases.schemas import (
+    AttachmentOut,
+    CaseDetail,
+    CaseOut,
+    CaseReport,
+    ClockOut,
+    DuplicateOut,
+    EventOut,
+    ReportOut,
+    SummonsOut,
+)
+from civgrid.cases.transitions import CaseState, allowed_actions
+from civgrid.db.base import utcnow
+from civgrid.db.session import get_db
+from civgrid.errors import NotFound
+
+api = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+DB = Annotated[Session, Depends(get_db)]
+Actor = Annotated[User, Depends(current_user)]
+
+
+def _out(case: Case) -> dict[str, object]:
+    return {
+        **{k: getattr(case, k) for k in CaseOut.model_fields if hasattr(case, k)},
+        "state_label": case.state.label_zh,
+        "group": case.state.group,
+    }
+
+
+def summary(case: Case) -> CaseOut:
+    """The list/summary shape of a case (no personal data)."""
+    return CaseOut.model_validate(_out(case))
+
+
+def _dup(d: service.Duplicate) -> DuplicateOut:
+    return DuplicateOut(
+        number=d.number, state=d.state, distance_m=round(d.distance_m, 1), reported_at=d.reported_at
+    )
+
+
+def duplicates_of(db: Session, case: Case, limit: int = 10) -> list[DuplicateOut]:
+    found = service.find_duplicates(
+        db,
+        category_id=case.category_id,
+        lon=case.lon,
+        lat=case.lat,
+        at=case.reported_at,
+        exclude_id=case.id,
+        limit=limit,
+    )
+    return [_dup(d) for d in found]
+
+
+def detail(db: Session, case: Case, user: User, ip: str) -> CaseDetail:
+    """The full case view: timeline, stage lights, summons, attachments, likely duplicates."""
+    if case.reporter_phone or case.reporter_email:
+        log_personal_data_read(
+            db,
+            actor=user,
+            subject_type="case_reporter",
+            subject_ids=[case.number],
+            fields=[f for f in ("phone", "email") if getattr(case, f"reporter_{f}")],
+            purpose="case view",
+            ip=ip,
+        )
+        db.commit()
+    now = utcnow()
+    merged_into = db.get(Case, case.merged_into_id) if case.merged_into_id else None
+    suggested = service.routing_suggestion(db, case)
+    attachments = db.scalars(
+        select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id)
+    )
+    return CaseDetail.model_validate(
+        {
+            **_out(case),
+            "reporter_phone": case.reporter_phone,
+            "reporter_email": case.reporter_email,
+            "merged_into": merged_into.number if merged_into else None,
+            "extension_pending": case.extension_amount,
+            "allowed_actions": allowed_actions(case.state),
+            "suggested_department": suggested.code if suggested else None,
+            "events": [EventOut.model_validate(e) for e in service.events_of(db, case)],
+            "clocks": [
+                ClockOut(
+                    stage=v.clock.stage,
+                    amount=v.clock.amount,
+                    unit=v.clock.unit,
+                    started_at=v.clock.started_at,
+                    due_at=v.clock.due_at,
+                    finished_at=v.clock.finished_at,
+                    used=round(v.used, 4),
+                    light=v.light,
+                )
+                for v in service.lights(db, case, now)
+            ],
+            "summons": [
+                SummonsOut.model_validate(s).model_copy(
+                    update={"missing": s.acknowledged_at is None and s.due_at < now}
+                )
+                for s in service.summons_of(db, case)
+            ],
+            "attachments": [AttachmentOut.model_validate(a) for a in attachments],
+            "likely_duplicates": duplicates_of(db, case) if case.state.is_open else [],
+        }
+    )
+
+
+@api.get("", response_model=list[CaseOut])
+def list_cases(
+    user: Actor,
+    db: DB,
+    state: CaseState | None = None,
+    open_only: bool = False,
+    category_id: int | None = None,
+    department: Annotated[str | None, Query(max_length=32)] = None,
+    territory: Annotated[str | None, Query(pattern=r"^\d{1,16}$")] = None,
+    overdue: bool = False,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CaseOut]:
+    """Cases in the caller's jurisdiction, newest first (no personal data in lists)."""
+    f = service.CaseFilter(state, open_only, category_id, department, territory, overdue, since)
+    return [summary(c) for c in service.list_cases(db, user, f, limit=limit, offset=offset)]
+
+
+@api.post("", response_model=ReportOut, status_code=201)
+def report(body: CaseReport, user: Actor, db: DB) -> ReportOut:
+    """Report (上报) a case; the answer lists likely duplicates for the dispatcher."""
+    # Looked up before the insert, in the same transaction: one round trip fewer.
+    duplicates = service.find_duplicates(
+        db, category_id=body.category_id, lon=body.lon, lat=body.lat, limit=10
+    )
+    case = actions.report_case(
+        db,
+        source=body.source,
+        category=body.category_id,
+        lon=body.lon,
+        lat=body.lat,
+        description=body.description,
+        address=body.address,
+        priority=body.priority,
+        contact=actions.Contact(body.reporter_phone, body.reporter_email),
+        actor=user,
+    )
+    dups = [_dup(d) for d in duplicates]
+    return ReportOut.model_validate({**_out(case), "likely_duplicates": dups})
+
+
+@api.get("/duplicates", response_model=list[DuplicateOut])
+def likely_duplicates(
+    user: Actor,
+    db: DB,
+    category_id: int,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    radius_m: Annotated[float | None, Query(gt=0, le=5000)] = None,
+    window_h: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
+) -> list[DuplicateOut]:
+    """Cases of the same category near a point within the time window (likely duplicates)."""
+    found = service.find_duplicates(
+        db, category_id=category_id, lon=lon, lat=lat, radius_m=radius_m, window_h=window_h
+    )
+    visible = set(
+        db.scalars(service.scoped(select(Case.id), user).where(Case.id.in_([d.id for d in found])))
+    )
+    return [_dup(d) for d in found if d.id in visible]
+
+
+@api.get("/{number}", response_model=CaseDetail)
+def get_case(number: str, request: Request, user: Actor, db: DB) -> CaseDetail:
+    """One case with its timeline, stage lights, summons and attachments."""
+    case = service.get_case_for(db, user, number)
+    return detail(db, case, user, client_ip(request))
+
+
+@api.post("/{number}/attachments", response_model=AttachmentOut, status_code=201)
+async def upload_attachment(
+    number: str,
+    user: Actor,
+    db: DB,
+    file: Annotated[UploadFile, File(description="JPEG, PNG or WebP photo")],
+    kind: Annotated[AttachmentKind, Form()] = AttachmentKind.BEFORE,
+) -> CaseAttachment:
+    """Attach a before/after photo (checked by decoding it; EXIF stripped from public copies)."""
+    case = service.get_case_for(db, user, number, "attach")
+    from civgrid.config import get_settings
+
+    data = await file.read(get_settings().attachment_max_bytes + 1)
+    return attach_photo(db, case, actor=user, data=data, kind=kind, filename=file.filename or "")
+
+
+@api.get("/{number}/attachments/{attachment_id}")
+def download_attachment(
+    number: str,
+    attachment_id: int,
+    user: Actor,
+    db: DB,
+    rendition: Rendition = Rendition.PUBLIC,
+) -> FileResponse:
+    """A photo: ``original`` for staff (may carry EXIF), ``public`` or ``thumb`` without EXIF."""
+    case = service.get_case_for(db, user, number)
+    att = db.get(CaseAttachment, attachment_id)
+    if att is None or att.case_id != case.id:
+        raise NotFound(f"attachment {attachment_id} not found")
+    if rendition == Rendition.ORIGINAL and user.role == Role.RESIDENT:
+        rendition = Rendition.PUBLIC
+    path, content_type = rendition_file(att, rendition)
+    if not path.exists():
+        raise NotFound("the stored file is missing")
+    return FileResponse(path, media_type=content_type)

@@ -1,0 +1,168 @@
+"""Queries: categories, search, time limits, routing suggestions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import Session
+
+from civgrid.auth import scope
+from civgrid.auth.models import Role
+from civgrid.calendar.units import TimeUnit
+from civgrid.catalogue.models import Category, CategoryKind, RoutingRule, Stage, TimeLimit
+from civgrid.departments.models import Department
+from civgrid.errors import Invalid, NotFound
+
+# The catalogue is public (the resident portal and Open311 list it); admins edit it.
+scope.register(Category, roles={"view": set(Role), "change": {Role.ADMIN}}, public={"view"})
+scope.register(TimeLimit, roles={"view": scope.STAFF, "change": {Role.ADMIN}})
+scope.register(
+    RoutingRule,
+    roles={"view": scope.STAFF, "change": {Role.ADMIN}},
+    condition=scope.by_code_prefix(RoutingRule.division_prefix),
+)
+
+# Used when neither the category nor an admin has set a stage's limit.
+STAGE_DEFAULTS: dict[Stage, tuple[float, TimeUnit]] = {
+    Stage.REGISTER: (1, TimeUnit.WORK_HOURS),
+    Stage.DISPATCH: (1, TimeUnit.WORK_HOURS),
+    Stage.HANDLE: (5, TimeUnit.WORK_DAYS),
+    Stage.VERIFY: (1, TimeUnit.WORK_DAYS),
+    Stage.CLOSE: (1, TimeUnit.WORK_DAYS),
+    Stage.ACKNOWLEDGE: (0.5, TimeUnit.EMERGENCY_HOURS),
+}
+
+
+def get_category(db: Session, code_or_id: str | int) -> Category:
+    """A category by id or code (404 if unknown)."""
+    if isinstance(code_or_id, int) or str(code_or_id).isdigit():
+        category = db.get(Category, int(code_or_id))
+    else:
+        category = db.scalar(select(Category).where(Category.code == code_or_id))
+    if category is None:
+        raise NotFound(f"category {code_or_id} not found")
+    return category
+
+
+def search_categories(
+    db: Session,
+    q: str = "",
+    *,
+    published_only: bool = False,
+    kinds: Sequence[str] = ("matter", "service_item"),
+    limit: int = 20,
+) -> list[Category]:
+    """Categories matching ``q`` (every word) in Chinese, English, pinyin or initials, keywords,
+    their major class's names, or code."""
+    try:
+        wanted = [CategoryKind(k) for k in kinds]
+    except ValueError as exc:
+        raise Invalid(f"unknown category kind: {exc}", kinds=list(map(str, kinds))) from exc
+    query = select(Category).where(Category.is_active, Category.kind.in_(wanted))
+    if published_only:
+        query = query.where(Category.is_published)
+    for word in q.split():
+        query = query.where(
+            or_(
+                Category.name_zh.contains(word, autoescape=True),
+                Category.major_name_zh.contains(word, autoescape=True),
+                Category.name_en.ilike(f"%{_escape(word)}%", escape="\\"),
+                Category.major_name_en.ilike(f"%{_escape(word)}%", escape="\\"),
+                Category.keywords.ilike(f"%{_escape(word)}%", escape="\\"),
+                Category.code.startswith(word.upper(), autoescape=True),
+            )
+        )
+    whole = " ".join(q.split())
+    if whole:
+        # Rows that match by their own code or name come before those found by class only.
+        direct = or_(
+            Category.code == whole.upper(),
+            Category.name_zh.contains(whole, autoescape=True),
+            Category.name_en.ilike(f"%{_escape(whole)}%", escape="\\"),
+        )
+        query = query.order_by(case((direct, 0), else_=1))
+    return list(db.scalars(query.order_by(Category.code).limit(limit)))
+
+
+def _escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def time_limit_for(db: Session, category: Category, stage: Stage) -> tuple[float, TimeUnit]:
+    """The category's limit for a stage, else the deployment's default, else the built-in one."""
+    rows = db.scalars(
+        select(TimeLimit).where(
+            TimeLimit.stage == stage,
+            or_(TimeLimit.category_id == category.id, TimeLimit.category_id.is_(None)),
+        )
+    ).all()
+    specific = [r for r in rows if r.category_id == category.id]
+    chosen = specific or [r for r in rows if r.category_id is None]
+    if chosen:
+        return chosen[0].amount, chosen[0].unit
+    return STAGE_DEFAULTS[stage]
+
+
+def effective_time_limits(
+    db: Session, category: Category
+) -> list[tuple[Stage, float, TimeUnit, str]]:
+    """Each stage's limit for a category and where it comes from: category, default, built-in."""
+    rows = db.scalars(
+        select(TimeLimit).where(
+            or_(TimeLimit.category_id == category.id, TimeLimit.category_id.is_(None))
+        )
+    ).all()
+    out = []
+    for stage in Stage:
+        own = [r for r in rows if r.stage == stage and r.category_id == category.id]
+        default = [r for r in rows if r.stage == stage and r.category_id is None]
+        if own:
+            out.append((stage, own[0].amount, own[0].unit, "category"))
+        elif default:
+            out.append((stage, default[0].amount, default[0].unit, "default"))
+        else:
+            out.append((stage, *STAGE_DEFAULTS[stage], "built-in"))
+    return out
+
+
+def matching_rules(db: Session, category: Category, division_code: str) -> list[RoutingRule]:
+    """Rules that apply, most specific first: category over class, longer jurisdiction, priority."""
+    rules = db.scalars(
+        select(RoutingRule).where(
+            or_(
+                RoutingRule.category_id == category.id,
+                RoutingRule.major_code == category.major_code,
+            )
+        )
+    ).all()
+    return most_specific_first(rules, division_code)
+
+
+def most_specific_first(rules: Sequence[RoutingRule], division_code: str) -> list[RoutingRule]:
+    """The rules covering ``division_code``: category over class, longer prefix, priority."""
+    applicable = [r for r in rules if division_code.startswith(r.division_prefix)]
+    # On a full tie the older rule wins, so that the suggestion never depends on row order.
+    return sorted(
+        applicable,
+        key=lambda r: (r.category_id is not None, len(r.division_prefix), r.priority, -(r.id or 0)),
+        reverse=True,
+    )
+
+
+def suggest_department(db: Session, category: Category, division_code: str) -> Department | None:
+    """The responsible department for a category in a place, by the routing rules."""
+    for rule in matching_rules(db, category, division_code):
+        if rule.department.is_active:
+            return rule.department
+    return None
+
+
+def ensure_assignable_to_grid_worker(category: Category) -> None:
+    """Refuse a category that is not on the published matter list (事项清单)."""
+    if not category.is_published or not category.is_active:
+        raise Invalid(
+            f"category {category.code} {category.name_zh} is not on the published matter list; "
+            "it cannot be assigned to grid workers",
+            category=category.code,
+        )

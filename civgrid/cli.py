@@ -1,0 +1,81 @@
+"""The `civgrid` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from civgrid.calendar.cli import app as calendar_app
+from civgrid.catalogue.cli import app as catalogue_app
+from civgrid.config import get_settings
+from civgrid.divisions.cli import app as divisions_app
+from civgrid.grids.cli import app as grids_app
+from civgrid.planning.cli import propose as propose_grids
+
+app = typer.Typer(help="civgrid: grid-based community service management.", no_args_is_help=True)
+app.add_typer(divisions_app, name="divisions")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(grids_app, name="grids")
+grids_app.command("propose")(propose_grids)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+demo_app = typer.Typer(help="The demo district.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations to the configured database."""
+    from civgrid.db.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url, revision)
+    console.print(f"database at {revision}: {_safe_url(settings.effective_database_url)}")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo district and the demo users (idempotent)."""
+    from civgrid.db.session import session_factory
+    from civgrid.demo import DEMO_PASSWORD, load_demo
+
+    with session_factory()() as db:
+        users = load_demo(db, console=console)
+    console.print(f"demo logins (password [bold]{DEMO_PASSWORD}[/bold]):")
+    for username, role in users:
+        console.print(f"  {username:<12} {role}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+) -> None:
+    """Serve the web application."""
+    import uvicorn
+
+    console.print(f"civgrid at [bold]http://{host}:{port}/[/bold]  (API docs: /docs)")
+    uvicorn.run("civgrid.web.app:create_app", factory=True, host=host, port=port)
+
+
+@app.command()
+def sweep() -> None:
+    """One pass of the case sweep: escalate overdue cases, flag missing summons (吹哨报到)."""
+    from civgrid.cases.cli import run_sweep
+
+    run_sweep(console)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,87 @@
+"""Settings: the one reader of the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105  (the known default that production refuses)
+
+
+class Settings(BaseSettings):
+    """civgrid's configuration, read from ``CIVGRID_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVGRID_", env_file=".env", extra="ignore")
+
+    env: str = Field("development", description="development, test or production")
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = DEFAULT_SECRET
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+    token_ttl_hours: int = 12
+    login_max_failures: int = 5
+    login_failure_window_minutes: int = 15
+    grid_sequence_digits: int = Field(2, ge=2, le=3)
+    # The household band of comprehensive grids (urban 300–500; rural deployments use ~300).
+    grid_households_min: int = Field(300, ge=1)
+    grid_households_max: int = Field(500, ge=1)
+    tile_url: str = ""
+    tile_attribution: str = ""
+    attachment_dir: Path | None = None
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    sweep_interval_seconds: int = 300
+    # Daily working periods in the deployment's time zone (工作时), comma-separated.
+    work_periods: str = "08:00-12:00,14:00-18:00"
+    # The in-process sweep (overdue escalation, missing summons) while serving; the test
+    # harness (CIVGRID_ENV=test) never starts it, `civgrid sweep` runs one pass by hand.
+    sweep_in_process: bool = True
+    duplicate_radius_m: float = Field(50.0, gt=0)
+    duplicate_window_hours: float = Field(72.0, gt=0)
+
+    @field_validator("work_periods")
+    @classmethod
+    def _periods_make_deadlines_possible(cls, value: str) -> str:
+        from civgrid.calendar.workcalendar import CalendarError, parse_periods
+
+        try:
+            parse_periods(value)
+        except CalendarError as exc:
+            raise ValueError(f"CIVGRID_WORK_PERIODS: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "CIVGRID_SECRET_KEY is the development default; set a secret of your own "
+                "before running with CIVGRID_ENV=production"
+            )
+        if self.env == "production" and len(self.secret_key) < 32:
+            raise ValueError("CIVGRID_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or SQLite under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'civgrid.sqlite3').resolve()}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachment_dir or self.data_dir / "attachments"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Departments that handle cases (sanitation, roads, market supervision …)."""

@@ -1,0 +1,220 @@
+"""Form posts → workflow actions. Nothing here changes a case itself: it reads the form, checks
+that the text and photos are usable before anything is written, and calls the action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from civgrid.auth import scope
+from civgrid.auth.models import User
+from civgrid.cases import actions
+from civgrid.cases.attachments import CheckedImage, check_image
+from civgrid.cases.models import AttachmentKind, Case, CaseSource
+from civgrid.cases.transitions import CaseAction, allowed_actions, target
+from civgrid.catalogue.models import Category
+from civgrid.catalogue.service import ensure_assignable_to_grid_worker
+from civgrid.errors import CivgridError, Invalid
+
+A = CaseAction
+
+
+@dataclass(frozen=True)
+class FormAction:
+    """One action offered as a form on the case page."""
+
+    action: CaseAction
+    permission: str  # the scope action the workflow engine checks
+    needs: str = ""  # the form field that must not be empty ("reason", "feedback" …)
+    photos: bool = False  # the form uploads after-photos
+
+
+# The order is the order of the forms on the case page.
+FORMS: dict[str, FormAction] = {
+    "register": FormAction(A.REGISTER, "dispatch"),
+    "reject": FormAction(A.REJECT, "dispatch", needs="reason"),
+    "dispatch": FormAction(A.DISPATCH, "dispatch"),
+    "accept": FormAction(A.ACCEPT, "handle"),
+    "return": FormAction(A.RETURN, "handle", needs="reason"),
+    "start": FormAction(A.START, "handle"),
+    "handle": FormAction(A.HANDLE, "handle", needs="feedback", photos=True),
+    "request_extension": FormAction(A.REQUEST_EXTENSION, "handle", needs="reason"),
+    "verify": FormAction(A.VERIFY_PASS, "verify", photos=True),
+    "approve_extension": FormAction(A.APPROVE_EXTENSION, "dispatch"),
+    "deny_extension": FormAction(A.DENY_EXTENSION, "dispatch", needs="reason"),
+    "summon": FormAction(A.SUMMON, "dispatch"),
+    "escalate": FormAction(A.ESCALATE, "escalate", needs="reason"),
+    "suspend": FormAction(A.SUSPEND, "dispatch", needs="reason"),
+    "resume": FormAction(A.RESUME, "dispatch"),
+    "close": FormAction(A.CLOSE, "dispatch", needs="outcome"),
+    "void": FormAction(A.VOID, "dispatch", needs="reason"),
+}
+
+
+def done_action(name: str) -> CaseAction | None:
+    """The action behind a form name (for the "done" notice after a redirect)."""
+    spec = FORMS.get(name)
+    return spec.action if spec else None
+
+
+def _may(user: User, permission: str) -> bool:
+    try:
+        scope.check_role(user, Case, permission)
+    except CivgridError:
+        return False
+    return True
+
+
+def offered(user: User, case: Case) -> list[str]:
+    """The forms the case page shows: allowed by the transition table and by the user's role."""
+    allowed = set(allowed_actions(case.state))
+    names = []
+    for name, form in FORMS.items():
+        if form.action not in allowed or not _may(user, form.permission):
+            continue
+        if name in ("approve_extension", "deny_extension") and case.extension_amount is None:
+            continue
+        if name == "request_extension" and case.extension_amount is not None:
+            continue
+        names.append(name)
+    return names
+
+
+def text(form: Any, field: str) -> str:
+    value = form.get(field)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def read_photos(form: Any, field: str = "photos") -> list[tuple[CheckedImage, str]]:
+    """Every uploaded file of ``field`` decoded and checked (422 before anything is written)."""
+    photos = []
+    for upload in form.getlist(field):
+        if isinstance(upload, str) or not getattr(upload, "filename", ""):
+            continue  # an empty file input
+        data = await upload.read()
+        photos.append((check_image(data), str(upload.filename)))
+    return photos
+
+
+def attach_all(
+    db: Session,
+    case: Case,
+    user: User,
+    photos: list[tuple[CheckedImage, str]],
+    kind: AttachmentKind,
+) -> list[int]:
+    """Attach checked photos through the engine's ``attach_photo``; their ids."""
+    return [
+        actions.attach_photo(db, case, actor=user, data=img.data, kind=kind, filename=name).id
+        for img, name in photos
+    ]
+
+
+def _amount(form: Any) -> float:
+    try:
+        return float(text(form, "amount"))
+    except ValueError:
+        raise Invalid("the extension must be a number", field="amount") from None
+
+
+def run(
+    db: Session,
+    case: Case,
+    user: User,
+    name: str,
+    form: Any,
+    photos: list[tuple[CheckedImage, str]],
+) -> None:
+    """Run the workflow action behind form ``name`` on ``case``."""
+    spec = FORMS.get(name)
+    if spec is None:
+        raise Invalid(f"unknown action {name}")
+    if spec.needs and not text(form, spec.needs):
+        raise Invalid(f"{spec.needs} is required", field=spec.needs)
+    passed = text(form, "result") != "fail"
+    if name == "verify" and not passed and not text(form, "note"):
+        raise Invalid("say what is still wrong", field="note")
+    if name == "handle" and not photos:
+        raise Invalid("handling feedback needs at least one photo", field="photos")
+    # Ask the transition table first, so that photos are never attached for a refused step.
+    target(spec.action, case.state, case.state_before_suspension)
+    ids = attach_all(db, case, user, photos, AttachmentKind.AFTER) if spec.photos else []
+    note, reason = text(form, "note"), text(form, "reason")
+    calls: dict[str, Callable[[], Any]] = {
+        "register": lambda: actions.register_case(db, case, actor=user, note=note),
+        "reject": lambda: actions.reject_case(db, case, actor=user, reason=reason),
+        "dispatch": lambda: actions.dispatch_case(
+            db, case, actor=user, department=text(form, "department") or None, note=note
+        ),
+        "accept": lambda: actions.accept_case(db, case, actor=user, note=note),
+        "return": lambda: actions.return_case(db, case, actor=user, reason=reason),
+        "start": lambda: actions.start_case(db, case, actor=user, note=note),
+        "handle": lambda: actions.handle_case(
+            db, case, actor=user, feedback=text(form, "feedback"), attachment_ids=ids
+        ),
+        "request_extension": lambda: actions.request_extension(
+            db, case, actor=user, amount=_amount(form), reason=reason
+        ),
+        "verify": lambda: actions.verify_case(
+            db, case, actor=user, passed=passed, note=note, attachment_ids=ids
+        ),
+        "approve_extension": lambda: actions.approve_extension(db, case, actor=user, note=note),
+        "deny_extension": lambda: actions.deny_extension(db, case, actor=user, reason=reason),
+        "summon": lambda: actions.summon_departments(
+            db, case, actor=user, departments=form.getlist("departments"), note=note
+        ),
+        "escalate": lambda: actions.escalate_case(db, case, actor=user, note=reason),
+        "suspend": lambda: actions.suspend_case(db, case, actor=user, reason=reason),
+        "resume": lambda: actions.resume_case(db, case, actor=user, note=note),
+        "close": lambda: actions.close_case(db, case, actor=user, outcome=text(form, "outcome")),
+        "void": lambda: actions.void_case(db, case, actor=user, reason=reason),
+    }
+    calls[name]()
+
+
+def report(
+    db: Session,
+    user: User,
+    form: Any,
+    photos: list[tuple[CheckedImage, str]],
+) -> Case:
+    """A grid worker's patrol report (巡查上报), optionally self-handled on the spot (自处置)."""
+    try:
+        category_id = int(text(form, "category_id"))
+    except ValueError:
+        raise Invalid("choose a category", field="category_id") from None
+    try:
+        lon, lat = float(text(form, "lon")), float(text(form, "lat"))
+    except ValueError:
+        raise Invalid("set the position (locate me, or pin it on the map)", field="lon") from None
+    self_handle = text(form, "self_handle") == "1"
+    if self_handle:
+        category = db.get(Category, category_id)
+        if category is None:
+            raise Invalid(f"category {category_id} does not exist", field="category_id")
+        ensure_assignable_to_grid_worker(category)
+        if not text(form, "self_note"):
+            raise Invalid("say what you did on the spot", field="self_note")
+        if not photos:
+            raise Invalid("a self-handled case needs a photo of the result", field="photos")
+    case = actions.report_case(
+        db,
+        source=CaseSource.PATROL,
+        category=category_id,
+        lon=lon,
+        lat=lat,
+        description=text(form, "description"),
+        address=text(form, "address"),
+        actor=user,
+    )
+    kind = AttachmentKind.AFTER if self_handle else AttachmentKind.BEFORE
+    ids = attach_all(db, case, user, photos, kind)
+    if self_handle:
+        actions.self_handle_case(
+            db, case, actor=user, note=text(form, "self_note"), attachment_ids=ids
+        )
+    return case

@@ -1,0 +1,221 @@
+"""Staff desk pages: command center, department queue, grid leader view, case page (thin)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from civgrid.auth.deps import current_user
+from civgrid.auth.models import Role, User
+from civgrid.cases import service as cases
+from civgrid.cases.attachments import Rendition, rendition_file
+from civgrid.cases.models import Case, CaseAttachment
+from civgrid.cases.transitions import CaseState
+from civgrid.db.session import get_db
+from civgrid.desk import forms, service
+from civgrid.errors import CivgridError, Forbidden, NotFound
+from civgrid.web.i18n import N_
+from civgrid.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _session(db: Session = Depends(get_db)) -> Iterator[Session]:
+    """The request's session, whose transaction ends before the response is sent.
+
+    On SQLite every transaction holds the write lock (BEGIN IMMEDIATE) and the response is sent
+    on the event loop: a page that kept its transaction open until then could stall the server
+    while a browser loads thumbnails in parallel.
+    """
+    try:
+        yield db
+    finally:
+        db.rollback()
+
+
+DB = Annotated[Session, Depends(_session, scope="function")]
+Staff = Annotated[User, Depends(current_user)]
+
+
+def require(user: User, roles: Collection[Role]) -> User:
+    """403 unless the user holds one of ``roles`` (jurisdiction is checked per case: 404)."""
+    if user.role not in roles:
+        raise Forbidden(f"this page is for: {', '.join(sorted(r.value for r in roles))}")
+    return user
+
+
+@router.get("/desk")
+def landing(user: Staff) -> Response:
+    """Each role's start page (角色首页)."""
+    target = service.landing_for(user)
+    if target is None:
+        raise Forbidden("this page is for staff")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/desk/command")
+def command_center(request: Request, user: Staff, db: DB) -> Response:
+    """指挥中心: incoming, to dispatch, approvals, to close, overdue."""
+    require(user, service.COMMAND_ROLES)
+    board = service.command_center(db, user)
+    return render(request, "desk/command.html", {"board": board, "nav": "command"})
+
+
+@router.get("/desk/command/fragment")
+def command_fragment(request: Request, user: Staff, db: DB) -> Response:
+    """The queues alone, refreshed by HTMX every minute."""
+    require(user, service.COMMAND_ROLES)
+    board = service.command_center(db, user)
+    return render(request, "desk/_board.html", {"board": board})
+
+
+@router.get("/desk/overdue")
+def overdue_list(request: Request, user: Staff, db: DB) -> Response:
+    require(user, service.COMMAND_ROLES | service.LEADER_ROLES)
+    rows = service.overdue(db, user)
+    ctx = {"rows": rows, "title": N_("Overdue cases"), "nav": "overdue"}
+    return render(request, "desk/list.html", ctx)
+
+
+@router.get("/desk/map")
+def case_map(request: Request, user: Staff) -> Response:
+    """Open cases coloured by deadline light over the grids (Leaflet, no tiles)."""
+    require(user, service.COMMAND_ROLES | service.LEADER_ROLES)
+    return render(request, "desk/map.html", {"nav": "map"})
+
+
+@router.get("/desk/map/cases.geojson")
+def cases_geojson(user: Staff, db: DB) -> JSONResponse:
+    require(user, service.STAFF_ROLES)
+    return JSONResponse(service.cases_geojson(db, user))
+
+
+@router.get("/desk/queue")
+def department_queue(request: Request, user: Staff, db: DB) -> Response:
+    """The department handler's queue, most urgent deadline first."""
+    require(user, service.HANDLER_ROLES)
+    rows = service.department_queue(db, user)
+    ctx = {"rows": rows, "title": N_("My queue"), "nav": "queue"}
+    return render(request, "desk/list.html", ctx)
+
+
+@router.get("/desk/leader")
+def leader_view(request: Request, user: Staff, db: DB) -> Response:
+    """网格长: the grid's open cases with lights, and the cases waiting on the leader."""
+    require(user, service.LEADER_ROLES)
+    ctx = {
+        "waiting": service.cases_in(db, user, [CaseState.HANDLED]),
+        "overdue": service.overdue(db, user),
+        "rows": service.open_cases(db, user),
+        "nav": "leader",
+    }
+    return render(request, "desk/leader.html", ctx)
+
+
+def _case_page(
+    request: Request,
+    db: Session,
+    user: User,
+    case: Case,
+    *,
+    error: CivgridError | None = None,
+    status_code: int = 200,
+) -> Response:
+    category = service.categories_by_id(db, [case.category_id])[case.category_id]
+    offered = forms.offered(user, case)
+    ctx: dict[str, Any] = {
+        "case": case,
+        "category": category,
+        "events": cases.events_of(db, case),
+        "clocks": cases.lights(db, case),
+        "summons": cases.summons_of(db, case),
+        "attachments": service.attachments_of(db, case),
+        "offered": offered,
+        "department": service.department(db, case.department_code),
+        "error": error,
+        "done": forms.done_action(request.query_params.get("done", "")),
+        "nav": "",
+    }
+    if "register" in offered:  # likely duplicates, for the dispatcher deciding on a report
+        ctx["duplicates"] = cases.find_duplicates(
+            db,
+            category_id=case.category_id,
+            lon=case.lon,
+            lat=case.lat,
+            at=case.reported_at,
+            exclude_id=case.id,
+            limit=5,
+        )
+    if {"dispatch", "summon"} & set(offered):
+        ctx["suggested"] = cases.routing_suggestion(db, case)
+        ctx["departments"] = service.active_departments(db)
+    return render(request, "desk/case.html", ctx, status_code=status_code)
+
+
+@router.get("/desk/cases/{number}")
+def case_page(number: str, request: Request, user: Staff, db: DB) -> Response:
+    """One case: facts, lights, timeline, photos and the actions the user may take."""
+    require(user, service.STAFF_ROLES)
+    case = cases.get_case_for(db, user, number)
+    return _case_page(request, db, user, case)
+
+
+@router.post("/desk/cases/{number}/act/{name}")
+async def case_action(number: str, name: str, request: Request, user: Staff, db: DB) -> Response:
+    """Run one workflow action from the case page, then show the case again (PRG)."""
+    require(user, service.STAFF_ROLES)
+    spec = forms.FORMS.get(name)
+    if spec is None:
+        raise NotFound(f"no action {name}")
+    db.rollback()  # no transaction (SQLite: no lock) while the upload is read
+    form = await request.form()
+    try:
+        photos = await forms.read_photos(form) if spec.photos else []
+    except CivgridError as exc:
+        return await run_in_threadpool(_show_error, request, db, user, number, exc)
+    return await run_in_threadpool(_act, request, db, user, number, name, form, photos)
+
+
+def _show_error(
+    request: Request, db: Session, user: User, number: str, exc: CivgridError
+) -> Response:
+    db.rollback()
+    case = cases.get_case_for(db, user, number)
+    return _case_page(request, db, user, case, error=exc, status_code=exc.status_code)
+
+
+def _act(
+    request: Request,
+    db: Session,
+    user: User,
+    number: str,
+    name: str,
+    form: Any,
+    photos: list[Any],
+) -> Response:
+    require(user, service.STAFF_ROLES)
+    case = cases.get_case_for(db, user, number, forms.FORMS[name].permission)
+    try:
+        forms.run(db, case, user, name, form, photos)
+    except CivgridError as exc:
+        return _show_error(request, db, user, number, exc)
+    return RedirectResponse(f"/desk/cases/{number}?done={name}", status_code=303)
+
+
+@router.get("/desk/cases/{number}/photos/{attachment_id}/{rendition}")
+def photo(number: str, attachment_id: int, rendition: Rendition, user: Staff, db: DB) -> Response:
+    """A case photo for staff: thumbnail, EXIF-free copy or the original."""
+    require(user, service.STAFF_ROLES)
+    case = cases.get_case_for(db, user, number)
+    att = db.get(CaseAttachment, attachment_id)
+    if att is None or att.case_id != case.id:
+        raise NotFound(f"photo {attachment_id} not found")
+    path, content_type = rendition_file(att, rendition)
+    if not path.exists():
+        raise NotFound("the stored file is missing")
+    return FileResponse(path, media_type=content_type)

@@ -1,0 +1,81 @@
+"""The grid worker's field app (移动端): my grid's cases, report with photos, verification."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from civgrid.auth.models import User
+from civgrid.cases.transitions import CaseState
+from civgrid.catalogue.service import search_categories
+from civgrid.desk import forms, service
+from civgrid.desk.routes import DB, Staff, require
+from civgrid.errors import CivgridError
+from civgrid.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/field")
+def field_home(request: Request, user: Staff, db: DB) -> Response:
+    """My grid's open cases and my verification tasks (核查任务)."""
+    require(user, service.FIELD_ROLES)
+    ctx = {
+        "verify": service.cases_in(db, user, [CaseState.HANDLED]),
+        "rows": service.open_cases(db, user),
+        "nav": "field",
+        "reported": request.query_params.get("reported", ""),
+    }
+    return render(request, "desk/field.html", ctx)
+
+
+@router.get("/field/report")
+def report_form(request: Request, user: Staff) -> Response:
+    require(user, service.FIELD_ROLES)
+    return render(request, "desk/report.html", {"nav": "report", "form": {}})
+
+
+@router.get("/field/categories")
+def category_picker(
+    request: Request,
+    user: Staff,
+    db: DB,
+    q: Annotated[str, Query(max_length=50)] = "",
+) -> Response:
+    """HTMX fragment: published categories matching Chinese, English, pinyin or keywords."""
+    require(user, service.FIELD_ROLES)
+    found = search_categories(db, q.strip(), published_only=True, limit=12) if q.strip() else []
+    return render(request, "desk/_categories.html", {"categories": found, "q": q})
+
+
+@router.post("/field/report")
+async def report_submit(request: Request, user: Staff, db: DB) -> Response:
+    """Report a case; with "fixed on the spot" it is self-handled and closed at once."""
+    require(user, service.FIELD_ROLES)
+    db.rollback()  # no transaction (SQLite: no lock) while the upload is read
+    form = await request.form()
+    try:
+        photos = await forms.read_photos(form)
+    except CivgridError as exc:
+        return _form_again(request, form, exc)
+    return await run_in_threadpool(_report, request, db, user, form, photos)
+
+
+def _report(request: Request, db: Session, user: User, form: Any, photos: list[Any]) -> Response:
+    require(user, service.FIELD_ROLES)
+    try:
+        case = forms.report(db, user, form, photos)
+    except CivgridError as exc:
+        db.rollback()
+        return _form_again(request, form, exc)
+    return RedirectResponse(f"/field?reported={case.number}", status_code=303)
+
+
+def _form_again(request: Request, form: Any, exc: CivgridError) -> Response:
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    ctx = {"nav": "report", "form": values, "error": exc}
+    return render(request, "desk/report.html", ctx, status_code=exc.status_code)

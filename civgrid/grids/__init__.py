@@ -1,0 +1,1 @@
+"""Territory: grids, their codes and versions, overlays, checks and the point locator."""

@@ -1,0 +1,379 @@
+"""Divide a village into proposed grids (网格自动划分), pure: no database.
+
+Steps: validate → project to metres → merge the units inside each protected site into one
+node → sample points and Voronoi cells clipped to the village (a seamless tiling) → node
+graph with road-discounted edges → oversized nodes become exclusive grids → each remaining
+connected area is partitioned (METIS + band repair + refinement) → cells are unioned per
+grid, sites are given whole to their grid → codes by the row rule → explanations wherever
+the band cannot be met.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from scipy.sparse.csgraph import connected_components
+from shapely.geometry.base import BaseGeometry
+
+from civgrid.errors import Invalid
+from civgrid.grids.checks import ProtectedSite, polsby_popper
+from civgrid.grids.codes import assign_codes
+from civgrid.planning import cells as cellmod
+from civgrid.planning.explain import Explanation, explain
+from civgrid.planning.inputs import BAND_URBAN, DivisionInputError, Frame, Unit, validate
+from civgrid.planning.partition import choose_count, partition
+
+Progress = Callable[[str, float], None]  # (step, fraction done)
+
+
+@dataclass
+class ProposedGrid:
+    """One proposed grid (WGS84 geometry) and the units it holds."""
+
+    code: str
+    geometry: BaseGeometry
+    households: int
+    kind: str
+    unit_ids: list[str]
+    sites: list[str] = field(default_factory=list)
+    polsby_popper: float = 0.0
+    contiguous: bool = True
+
+
+@dataclass
+class Proposal:
+    """The proposed grids of one village, the explanations and the unit → grid assignment."""
+
+    village_code: str
+    band: tuple[int, int]
+    kind: str
+    grids: list[ProposedGrid]
+    explanations: list[Explanation]
+    seconds: float = 0.0
+
+    @property
+    def unit_grid(self) -> dict[str, str]:
+        """Unit id → grid code."""
+        return {u: g.code for g in self.grids for u in g.unit_ids}
+
+    def in_band_share(self) -> float:
+        """Share of comprehensive grids inside the band."""
+        comp = [g for g in self.grids if g.kind != "exclusive"]
+        lo, hi = self.band
+        return sum(lo <= g.households <= hi for g in comp) / len(comp) if comp else 1.0
+
+
+def divide(
+    villages: Mapping[str, BaseGeometry],
+    units: Sequence[Unit],
+    *,
+    roads: Sequence[BaseGeometry] = (),
+    protected: Sequence[ProtectedSite] = (),
+    exclusive: Sequence[str] = (),
+    band: tuple[int, int] = BAND_URBAN,
+    kind: str = "comprehensive",
+    digits: int = 2,
+    progress: Progress | None = None,
+) -> list[Proposal]:
+    """Divide several villages: each unit, road and site goes to the village holding it."""
+    by_village: dict[str, list[Unit]] = {c: [] for c in villages}
+    outside = []
+    reps = shapely.point_on_surface(np.array([u.geometry for u in units], dtype=object))
+    home = np.full(len(units), -1)
+    codes = list(villages)
+    for k, code in enumerate(codes):
+        shapely.prepare(villages[code])
+        home[(home < 0) & shapely.covers(villages[code], reps)] = k
+    for u, k in zip(units, home.tolist(), strict=True):
+        if k < 0:
+            outside.append(f"unit {u.id}: lies outside every village")
+        else:
+            by_village[codes[k]].append(u)
+    if outside:
+        raise DivisionInputError(outside)
+    out = []
+    for i, (code, boundary) in enumerate(villages.items()):
+        sites = [s for s in protected if s.geometry.intersection(boundary).area > 0]
+        lines = [r for r in roads if r.intersects(boundary)]
+        out.append(
+            divide_village(
+                code,
+                boundary,
+                by_village[code],
+                roads=lines,
+                protected=sites,
+                exclusive=exclusive,
+                band=band,
+                kind=kind,
+                digits=digits,
+                progress=_sub_progress(progress, i, len(villages)),
+            )
+        )
+    return out
+
+
+def _sub_progress(progress: Progress | None, i: int, n: int) -> Progress | None:
+    if progress is None:
+        return None
+    outer = progress
+    return lambda step, f: outer(step, (i + f) / n)
+
+
+def divide_village(
+    village_code: str,
+    boundary: BaseGeometry,
+    units: Sequence[Unit],
+    *,
+    roads: Sequence[BaseGeometry] = (),
+    protected: Sequence[ProtectedSite] = (),
+    exclusive: Sequence[str] = (),
+    band: tuple[int, int] = BAND_URBAN,
+    kind: str = "comprehensive",
+    digits: int = 2,
+    progress: Progress | None = None,
+) -> Proposal:
+    """Propose grids for one village (WGS84); ``exclusive`` names sites kept as own grids."""
+    t0 = time.perf_counter()
+    tick = progress or (lambda _s, _f: None)
+    validate(village_code, boundary, units, protected, band)
+    tick("cells", 0.05)
+    prep = prepare(
+        boundary, units, roads=roads, protected=protected, exclusive=exclusive, band=band
+    )
+    nodes, node_geoms, graph = prep.nodes, prep.node_geoms, prep.graph
+    tick("partition", 0.5)
+    assignment, notes = _assign(nodes, graph.adjacency, band)
+    tick("grids", 0.8)
+    polys = grid_polygons(prep.village, nodes, node_geoms, graph, assignment)
+    grids = proposed_grids(
+        boundary, prep.frame, polys, nodes, assignment, units, village_code, digits, kind
+    )
+    tick("done", 1.0)
+    explanations = notes + explain(grids, band)
+    return Proposal(village_code, band, kind, grids, explanations, time.perf_counter() - t0)
+
+
+@dataclass
+class Prepared:
+    """The metric village, its nodes and their cell graph: what every partitioner works on."""
+
+    frame: Frame
+    village: BaseGeometry
+    nodes: list[cellmod.Node]
+    node_geoms: list[BaseGeometry]
+    graph: cellmod.CellGraph
+
+
+def prepare(
+    boundary: BaseGeometry,
+    units: Sequence[Unit],
+    *,
+    roads: Sequence[BaseGeometry] = (),
+    protected: Sequence[ProtectedSite] = (),
+    exclusive: Sequence[str] = (),
+    band: tuple[int, int] = BAND_URBAN,
+) -> Prepared:
+    """Project, merge site units into nodes, tile the village into cells, build the graph."""
+    frame = Frame(boundary)
+    village = frame.to_metric(boundary).buffer(0)
+    nodes, node_geoms = _nodes(frame, units, protected, set(exclusive), band)
+    spacing = max(2.0, float(np.sqrt(village.area / 60_000)))
+    # Small footprints are one point each; outlines are sampled only for units large
+    # compared with the typical distance between units (blocks, parcels, sites).
+    typical = float(np.sqrt(village.area / max(1, len(nodes))))
+    points, labels = cellmod.sample_points(node_geoms, spacing, max(6 * spacing, 2 * typical))
+    barriers = shapely.union_all([frame.to_metric(r) for r in roads]) if roads else None
+    graph = cellmod.build(village, points, labels, len(nodes), barriers)
+    return Prepared(frame, village, nodes, node_geoms, graph)
+
+
+def _nodes(
+    frame: Frame,
+    units: Sequence[Unit],
+    protected: Sequence[ProtectedSite],
+    exclusive: set[str],
+    band: tuple[int, int],
+) -> tuple[list[cellmod.Node], list[BaseGeometry]]:
+    """One node per protected site (with the units inside it), then one per remaining unit."""
+    unit_geoms = np.array([frame.to_metric(u.geometry) for u in units], dtype=object)
+    reps = shapely.point_on_surface(unit_geoms)
+    taken = np.zeros(len(units), dtype=bool)
+    nodes: list[cellmod.Node] = []
+    geoms: list[BaseGeometry] = []
+    for s in protected:
+        sg = frame.to_metric(s.geometry)
+        inside = np.flatnonzero(shapely.covers(sg, reps) & ~taken)
+        taken[inside] = True
+        h = int(sum(units[i].households for i in inside.tolist()))
+        own = s.name in exclusive or h > band[1]
+        geom = shapely.union_all([sg, *unit_geoms[inside]]) if len(inside) else sg
+        nodes.append(cellmod.Node(h, inside.tolist(), site=s.name, exclusive=own))
+        geoms.append(geom)
+    for i in np.flatnonzero(~taken).tolist():
+        h = int(units[i].households)
+        nodes.append(cellmod.Node(h, [i], exclusive=h > band[1]))
+        geoms.append(unit_geoms[i])
+    return nodes, geoms
+
+
+def _assign(
+    nodes: list[cellmod.Node], adjacency: Any, band: tuple[int, int]
+) -> tuple[np.ndarray, list[Explanation]]:
+    """Grid index of every node: exclusive nodes alone, each connected area partitioned."""
+    grid = np.full(len(nodes), -1, dtype=np.int64)
+    notes: list[Explanation] = []
+    next_id = 0
+    for i, node in enumerate(nodes):
+        if node.exclusive:
+            grid[i] = next_id
+            next_id += 1
+    rest = np.flatnonzero(grid < 0)
+    if len(rest) == 0:
+        return grid, notes
+    sub = adjacency[rest][:, rest]
+    ncomp, comp = connected_components(sub, directed=False)
+    weights = np.array([nodes[i].households for i in rest], dtype=np.int64)
+    for c in range(ncomp):
+        idx = np.flatnonzero(comp == c)
+        h = int(weights[idx].sum())
+        if h == 0 and next_id > 0:
+            # Empty leftovers (open land cut off by an exclusive site) join that site's grid.
+            grid[rest[idx]] = _touching_grid(adjacency, rest[idx], grid)
+            continue
+        k, feasible = choose_count(h, band)
+        part = partition(sub[idx][:, idx].tocsr(), weights[idx], k, band)
+        grid[rest[idx]] = part + next_id
+        if not feasible and h > band[0]:
+            notes.append(
+                Explanation(
+                    "no_whole_count",
+                    [],
+                    h,
+                    f"an area of {h} households cannot be split into whole grids of "
+                    f"{band[0]}–{band[1]}; {k} grid(s) come closest",
+                )
+            )
+        next_id += int(part.max()) + 1
+    return np.unique(grid, return_inverse=True)[1].astype(np.int64), notes
+
+
+def _touching_grid(adjacency: Any, idx: np.ndarray, grid: np.ndarray) -> int:
+    weights: dict[int, float] = {}
+    coo = adjacency[idx].tocoo()
+    for j, w in zip(coo.col.tolist(), coo.data.tolist(), strict=True):
+        if grid[j] >= 0:
+            weights[int(grid[j])] = weights.get(int(grid[j]), 0.0) + w
+    return max(weights, key=lambda g: weights[g]) if weights else int(grid.max()) + 1
+
+
+def grid_polygons(
+    village: BaseGeometry,
+    nodes: list[cellmod.Node],
+    node_geoms: list[BaseGeometry],
+    graph: cellmod.CellGraph,
+    assignment: np.ndarray,
+) -> list[BaseGeometry]:
+    """Union the cells per grid (metric) and give each protected site whole to its grid."""
+    cell_grid = assignment[graph.label]
+    polys = []
+    for g in range(int(assignment.max()) + 1):
+        parts = graph.cells[cell_grid == g]
+        try:
+            polys.append(shapely.coverage_union_all(parts))
+        except shapely.errors.GEOSException:
+            polys.append(shapely.union_all(parts))
+    for i, node in enumerate(nodes):
+        if node.site:
+            site = node_geoms[i].intersection(village)
+            g = int(assignment[i])
+            polys = [p.union(site) if j == g else p.difference(site) for j, p in enumerate(polys)]
+    polys = _absorb_fragments([_clean(p) for p in polys])
+    # Voronoi unions carry centimetre-short edges that turn into self-intersections after a
+    # WGS84 round trip; a coverage simplification removes them without opening gaps.
+    simple = shapely.coverage_simplify(
+        np.asarray(polys, dtype=object), 0.05, simplify_boundary=False
+    )
+    return [_clean(p) for p in simple]
+
+
+def _absorb_fragments(polys: list[BaseGeometry]) -> list[BaseGeometry]:
+    """Give stray pieces of a grid (Voronoi fragments cut off by the village outline) to the
+    grid they share the longest edge with, so every grid is one polygon and tiling stays exact.
+    """
+    tree = shapely.STRtree(polys)
+    for g in range(len(polys)):
+        if polys[g].geom_type != "MultiPolygon":
+            continue
+        parts = sorted(polys[g].geoms, key=lambda p: -p.area)
+        keep = [parts[0]]
+        for frag in parts[1:]:
+            best, best_len = -1, 0.0
+            for j in tree.query(frag).tolist():
+                if j != g:
+                    shared = frag.boundary.intersection(polys[j].boundary).length
+                    if shared > best_len:
+                        best, best_len = j, shared
+            if best < 0 and frag.area > 1e-9 * parts[0].area:  # else a speck touching at a point
+                keep.append(frag)
+            elif best < 0:
+                continue
+            else:
+                polys[best] = _clean(polys[best].union(frag))
+        polys[g] = keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
+    return polys
+
+
+def _fit(boundary: BaseGeometry, grids: list[BaseGeometry]) -> list[BaseGeometry]:
+    """The grids, valid, in WGS84 (the affine frame makes the round trip exact)."""
+    return [_clean(g) for g in grids]
+
+
+def proposed_grids(
+    boundary: BaseGeometry,
+    frame: Frame,
+    polys: list[BaseGeometry],
+    nodes: list[cellmod.Node],
+    assignment: np.ndarray,
+    units: Sequence[Unit],
+    village_code: str,
+    digits: int,
+    kind: str,
+) -> list[ProposedGrid]:
+    """The proposed grids, numbered by the row rule."""
+    wgs = _fit(boundary, [frame.to_wgs84(p) for p in polys])
+    if len(wgs) >= 10**digits:
+        raise Invalid(
+            f"village {village_code} needs {len(wgs)} grids, more than {digits}-digit sequences "
+            "allow: use 3-digit sequences (CIVGRID_GRID_SEQUENCE_DIGITS=3) or split the village"
+        )
+    codes = assign_codes(village_code, wgs, digits)
+    out = []
+    for g, poly in enumerate(polys):
+        members = np.flatnonzero(assignment == g)
+        excl = len(members) == 1 and nodes[members[0]].exclusive
+        out.append(
+            ProposedGrid(
+                code=codes[g],
+                geometry=wgs[g],
+                households=int(sum(nodes[i].households for i in members)),
+                kind="exclusive" if excl else kind,
+                unit_ids=[units[u].id for i in members for u in nodes[i].units],
+                sites=[nodes[i].site for i in members if nodes[i].site],
+                polsby_popper=polsby_popper(poly),
+                contiguous=poly.geom_type == "Polygon",
+            )
+        )
+    return sorted(out, key=lambda g: g.code)
+
+
+def _clean(p: BaseGeometry) -> BaseGeometry:
+    """A valid polygon or multipolygon (unions of clipped cells may carry stray lines)."""
+    p = p if p.is_valid else shapely.make_valid(p)
+    if p.geom_type == "GeometryCollection":
+        p = shapely.union_all([g for g in p.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+    return p

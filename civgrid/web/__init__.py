@@ -1,0 +1,1 @@
+"""The web application: app factory, layout, templates, static files, i18n."""

@@ -1,0 +1,148 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from starlette.middleware.sessions import SessionMiddleware
+from xstatic.pkg import leaflet
+
+from civgrid.auth.deps import optional_user
+from civgrid.auth.models import User
+from civgrid.config import get_settings
+from civgrid.db.session import get_db
+from civgrid.errors import CivgridError
+from civgrid.web.templating import PACKAGE_DIR, render
+
+base = APIRouter()
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(
+        ("/api/", "/open311/")
+    ) and "text/html" in request.headers.get("accept", "")
+
+
+async def _civgrid_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, CivgridError):  # pragma: no cover  (registered for CivgridError only)
+        raise exc
+    if exc.status_code == 401 and _wants_html(request):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if _wants_html(request):
+        return render(request, "web/error.html", {"error": exc}, status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+    if exc.status_code == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    body = {"detail": exc.message, "code": exc.code, **jsonable_encoder(exc.detail)}
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, RequestValidationError):  # pragma: no cover
+        raise exc
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"detail": errors, "code": "invalid"}, status_code=422)
+
+
+@base.get("/healthz", tags=["meta"])
+def healthz(db: Session = Depends(get_db)) -> JSONResponse:
+    """Liveness and database check."""
+    try:
+        db.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001  (any database failure makes us unhealthy)
+        return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
+    return JSONResponse({"status": "ok", "database": db.get_bind().dialect.name})
+
+
+@base.get("/", include_in_schema=False)
+def home(request: Request, user: User | None = Depends(optional_user)) -> Response:
+    from civgrid.desk.service import landing_for
+
+    # After login each staff role lands on its own page (see civgrid.desk).
+    target = landing_for(user) if user is not None else None
+    if target is not None:
+        return RedirectResponse(target, status_code=303)
+    return render(request, "web/home.html")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work while serving: the case sweep (never under CIVGRID_ENV=test)."""
+    settings = get_settings()
+    tasks = []
+    if settings.sweep_in_process and settings.env != "test" and settings.sweep_interval_seconds > 0:
+        from civgrid.cases.sweep import run_periodically
+
+        tasks.append(asyncio.create_task(run_periodically(settings.sweep_interval_seconds)))
+    yield
+    for task in tasks:
+        task.cancel()
+
+
+def create_app() -> FastAPI:
+    """Build the civgrid web application."""
+    settings = get_settings()
+    app = FastAPI(
+        title="civgrid",
+        summary="Grid-based community service management (网格化服务管理)",
+        version="0.1.0",
+        docs_url="/docs",
+        lifespan=_lifespan,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="civgrid_session",
+        same_site="lax",
+        https_only=settings.env == "production",
+        max_age=12 * 3600,
+    )
+    app.add_exception_handler(CivgridError, _civgrid_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    from civgrid.auth import routes as auth_routes
+    from civgrid.calendar import routes as calendar_routes
+    from civgrid.cases import routes as case_routes
+    from civgrid.cases import routes_actions as case_action_routes
+    from civgrid.catalogue import routes as catalogue_routes
+    from civgrid.departments import routes as department_routes
+    from civgrid.desk import routes as desk_routes
+    from civgrid.desk import routes_field as desk_field_routes
+    from civgrid.divisions import routes as division_routes
+    from civgrid.grids import routes as grid_routes
+    from civgrid.planning import routes as planning_routes
+
+    return [
+        base,
+        auth_routes.router,
+        auth_routes.api,
+        division_routes.api,
+        department_routes.api,
+        calendar_routes.api,
+        catalogue_routes.api,
+        catalogue_routes.pages,
+        case_routes.api,
+        case_action_routes.router,
+        desk_routes.router,
+        desk_field_routes.router,
+        grid_routes.api,
+        grid_routes.pages,
+        planning_routes.api,
+        planning_routes.pages,
+    ]

@@ -1,0 +1,74 @@
+"""One Jinja2 environment over every domain's templates/ folder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+
+from civgrid.config import get_settings
+from civgrid.web.i18n import gettext, request_locale
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pass_context
+def _translate(ctx: Any, message: str, **params: Any) -> str:
+    text = gettext(ctx.get("locale", "zh_CN"), message)
+    return text % params if params else text
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC datetime shown in the deployment's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(get_settings().tz).strftime(fmt)
+
+
+@pass_context
+def _label(ctx: Any, choice: Any) -> str:
+    return (
+        str(choice.label(ctx.get("locale", "zh_CN"))) if hasattr(choice, "label") else str(choice)
+    )
+
+
+@lru_cache
+def environment() -> Environment:
+    folders = sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.is_dir())
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders]),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["_"] = _translate
+    env.globals["label"] = _label
+    env.filters["localtime"] = localtime
+    return env
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with the request's locale, user and CSRF token in its context."""
+    from civgrid.auth.deps import csrf_token
+
+    locale = request_locale(request)
+    ctx = {
+        "request": request,
+        "locale": locale,
+        "csrf": csrf_token(request),
+        "user": getattr(request.state, "user", None),
+        "settings": get_settings(),
+        **(context or {}),
+    }
+    html = environment().get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status_code)
+    if request.query_params.get("lang") == locale:
+        response.set_cookie("lang", locale, max_age=365 * 86400, samesite="lax")
+    return response

@@ -1,0 +1,34 @@
+"""The demo township gets cases in the typical states, through the real actions."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civgrid.cases.models import Case
+from civgrid.cases.transitions import replay
+from civgrid.demo import load_demo
+from tests.cases.test_property import _log
+
+
+def test_demo_cases(db: Session) -> None:
+    load_demo(db)
+    cases = list(db.scalars(select(Case)))
+    states = Counter(c.state.value for c in cases)
+    assert len(cases) == 10
+    assert {
+        "reported",
+        "registered",
+        "dispatched",
+        "handled",
+        "evaluated",
+        "closed",
+        "rejected",
+        "suspended",
+    } <= set(states)
+    for case in cases:
+        assert replay(_log(db, case)) == case.state
+    load_demo(db)  # idempotent
+    assert len(list(db.scalars(select(Case)))) == 10

@@ -1,0 +1,269 @@
+"""Test harness: one database per run (SQLite file or a fresh PostgreSQL database), built by the
+Alembic migrations; every test runs inside a transaction that is rolled back.
+
+Select the backend with CIVGRID_TEST_BACKEND=sqlite (default) or postgresql;
+CIVGRID_TEST_PG_URL points at the server (default: postgres on 127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BACKEND = os.environ.get("CIVGRID_TEST_BACKEND", "sqlite")
+PG_SERVER = os.environ.get(
+    "CIVGRID_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORD = "correct horse battery"
+
+
+def _create_pg_database() -> tuple[str, str]:
+    name = f"civgrid_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_pg_database(name: str) -> None:
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("civgrid-data")
+    os.environ["CIVGRID_ENV"] = "test"
+    os.environ["CIVGRID_DATA_DIR"] = str(data_dir)
+    if BACKEND == "postgresql":
+        name, url = _create_pg_database()
+    else:
+        name, url = "", f"sqlite:///{data_dir / 'test.sqlite3'}"
+    os.environ["CIVGRID_DATABASE_URL"] = url
+    from civgrid.config import get_settings
+    from civgrid.db.session import get_engine, session_factory
+
+    for cached in (get_settings, get_engine, session_factory):
+        cached.cache_clear()
+    yield url
+    get_engine().dispose()
+    if name:
+        _drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The migrated database with the shared base data (test divisions)."""
+    from civgrid.db.migrate import upgrade
+    from civgrid.db.session import get_engine
+    from civgrid.divisions.importer import import_divisions
+
+    upgrade(database_url)
+    eng = get_engine()
+    with Session(eng) as db:
+        import_divisions(db, FIXTURES / "divisions", as_of=date(2023, 6, 30))
+    yield eng
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back after the test, even when actions commit."""
+    conn = engine.connect()
+    outer = conn.begin()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def app(db: Session):  # type: ignore[no-untyped-def]
+    from civgrid.db.session import get_db
+    from civgrid.web.app import create_app
+
+    application = create_app()
+    application.dependency_overrides[get_db] = lambda: db
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def make_user(db: Session):  # type: ignore[no-untyped-def]
+    """Create a user through the real action: make_user(role, ("division", "441900101"), …)."""
+    from civgrid.auth.actions import create_user
+    from civgrid.auth.models import Role, ScopeKind
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str, *scopes: tuple[str, str], username: str | None = None):  # type: ignore[no-untyped-def]
+        name = username or f"{role}{next(counter)}"
+        return create_user(
+            db,
+            username=name,
+            password=PASSWORD,
+            role=Role(role),
+            scopes=[(ScopeKind(k), r) for k, r in scopes],
+            actor=None,
+        )
+
+    return make
+
+
+@pytest.fixture
+def bearer(client: TestClient):  # type: ignore[no-untyped-def]
+    """bearer(user) → headers with a fresh API token for that user."""
+
+    def headers(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        r = client.post(
+            "/api/v1/auth/token", data={"username": user.username, "password": PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return headers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(engine: Engine) -> Iterator[str]:
+    """The real app served by uvicorn over real HTTP, on the test database (data is committed)."""
+    import uvicorn
+
+    from civgrid.web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def demo_server(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn server over a separate database loaded with the full demo (`load_demo`).
+
+    Browser tests use it: their data is committed, so it must not leak into the rolled-back
+    tests that share ``engine``.
+    """
+    import uvicorn
+    from sqlalchemy.orm import sessionmaker
+
+    from civgrid.db.migrate import upgrade
+    from civgrid.db.session import get_db, make_engine
+    from civgrid.demo import load_demo
+    from civgrid.web.app import create_app
+
+    if BACKEND == "postgresql":
+        name, url = _create_pg_database()
+    else:
+        name, url = "", f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
+    upgrade(url)
+    demo_engine = make_engine(url)
+    factory = sessionmaker(bind=demo_engine, expire_on_commit=False)
+    with factory() as db:
+        load_demo(db)
+
+    def demo_db() -> Iterator[Session]:
+        with factory() as session:
+            yield session
+
+    application = create_app()
+    application.dependency_overrides[get_db] = demo_db
+    application.state.session_factory = factory
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=5)
+    demo_engine.dispose()
+    if name:
+        _drop_pg_database(name)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium driven by Playwright (it cannot download its own browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """screenshot(page, "name") saves test-artifacts/<backend>/<test>-<name>.png."""
+
+    def take(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+        folder = ARTIFACTS / BACKEND
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

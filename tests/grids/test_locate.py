@@ -1,0 +1,100 @@
+"""The locator: answers equal brute force (hypothesis), overlays, rebuild on change, outside."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.orm import Session
+
+from civgrid.grids.actions import GridDraft, adjust_grid, create_grid
+from civgrid.grids.locator import OUTSIDE, PolygonIndex
+from civgrid.grids.models import Grid
+from civgrid.grids.overlays import import_overlay_layer
+from civgrid.grids.service import locate_many, locate_point
+from tests.grids.conftest import LAT, LON, MX, VILLAGE, M, sq
+
+
+def brute_force(polygons: list, x: float, y: float) -> int:  # type: ignore[type-arg]
+    p = shapely.Point(x, y)
+    return next((i for i, poly in enumerate(polygons) if poly.intersects(p)), OUTSIDE)
+
+
+def voronoi(seeds: list[tuple[float, float]]) -> list:  # type: ignore[type-arg]
+    frame = shapely.box(0, 0, 100, 100)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=frame))
+    return [c.intersection(frame) for c in cells if not c.intersection(frame).is_empty]
+
+
+# whole-metre seeds: GEOS's Voronoi diagram fails on seeds 1e-194 apart, which is no test of ours
+coords = st.integers(0, 100).map(float)
+points = st.lists(st.tuples(st.floats(-10, 110), st.floats(-10, 110)), min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seeds=st.lists(st.tuples(coords, coords), min_size=2, max_size=40, unique=True),
+    queries=points,
+    holes=st.integers(0, 3),
+)
+def test_index_matches_brute_force(seeds, queries, holes) -> None:  # type: ignore[no-untyped-def]
+    polygons = voronoi(seeds)
+    # drop a few cells so that some points fall in gaps inside the bounding box
+    polygons = polygons[holes:] if len(polygons) > holes + 1 else polygons
+    index = PolygonIndex(polygons)
+    xs = np.array([q[0] for q in queries])
+    ys = np.array([q[1] for q in queries])
+    # include every polygon vertex: exactly on boundaries is the hardest case
+    vx = np.concatenate([xs, shapely.get_coordinates(polygons)[:, 0]])
+    vy = np.concatenate([ys, shapely.get_coordinates(polygons)[:, 1]])
+    found = index.locate(vx, vy)
+    assert found.tolist() == [brute_force(polygons, x, y) for x, y in zip(vx, vy, strict=True)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 12), cuts=st.lists(st.integers(1, 99), min_size=1, max_size=8))
+def test_index_on_lattice_edges(n: int, cuts: list[int]) -> None:
+    """Square lattices with points exactly on shared edges and corners."""
+    polygons = [
+        shapely.box(i * 10, j * 10, i * 10 + 10, j * 10 + 10) for i in range(n) for j in range(n)
+    ]
+    index = PolygonIndex(polygons)
+    xs = np.array([c / 10 * n for c in cuts] + [10.0 * k for k in range(n + 1)])
+    ys = np.array([10.0 * (k % (n + 1)) for k in range(len(xs))])
+    found = index.locate(xs, ys)
+    assert found.tolist() == [brute_force(polygons, x, y) for x, y in zip(xs, ys, strict=True)]
+
+
+def test_empty_index_says_outside() -> None:
+    assert PolygonIndex([]).locate_one(1.0, 2.0) == OUTSIDE
+
+
+def test_locate_point_gives_chain_grid_and_overlays(db: Session, two_grids: list[Grid]) -> None:
+    import_overlay_layer(
+        db, code="police", name="警务区", areas=[("J1", "一区", sq(-50, -50, 120, 150))], actor=None
+    )
+    loc = locate_point(db, LON + 150 * MX, LAT + 50 * M)
+    assert loc is not None
+    assert loc.grid_code == "44190010100202" and loc.grid_name == "东片"
+    assert loc.division_codes == ["44", "4419", "441900", "441900101", "441900101002"]
+    assert loc.overlays == []  # outside the police area
+    loc = locate_point(db, LON + 50 * MX, LAT + 50 * M)
+    assert loc is not None and loc.overlays == [("police", "J1", "一区")]
+    assert locate_point(db, LON - 0.01, LAT) is None  # outside the service area
+
+
+def test_locate_many_and_rebuild_after_change(db: Session, two_grids: list[Grid]) -> None:
+    lons = [LON + 50 * MX, LON + 150 * MX, LON + 250 * MX]
+    lats = [LAT + 50 * M] * 3
+    before = locate_many(db, lons, lats)
+    assert [x.grid_code if x else None for x in before] == [
+        "44190010100201",
+        "44190010100202",
+        None,
+    ]
+    adjust_grid(db, two_grids[1], actor=None, note="扩大", geometry=sq(100, 0, 300, 100))
+    after = locate_many(db, lons, lats)
+    assert after[2] is not None and after[2].grid_code == "44190010100202"
+    create_grid(db, GridDraft(VILLAGE, sq(300, 0, 400, 100), "新片", 300), actor=None)
+    assert locate_point(db, LON + 350 * MX, LAT + 50 * M).grid_code == "44190010100203"  # type: ignore[union-attr]

@@ -1,0 +1,30 @@
+"""The demo map in a real browser: the township's grids drawn, a card on click, problems listed."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_map_shows_grids_card_and_problems(browser, demo_server: str, screenshot) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page.goto(demo_server + "/login?next=/grids/map")
+    page.fill("#username", "chief")
+    page.fill("#password", "civgrid-demo")
+    page.click("button[type=submit]")
+    page.goto(demo_server + "/grids/map")
+    # grids, village outlines and the two overlay layers end up in the layer control
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-control-layers-overlays label').length === 4",
+        timeout=60_000,
+    )
+    assert page.locator(".grid-code-label").count() > 90
+    page.locator("path.leaflet-interactive").nth(5).click(force=True)
+    page.wait_for_selector("#grid-card dd", timeout=20_000)
+    card = page.inner_text("#grid-card")
+    assert "4419001010" in card and "网格长 黄伟" in card
+    problems = page.inner_text("#grid-problems")
+    assert "电子厂" in problems  # the factory split by the demo's simple grids
+    assert screenshot(page, "map").stat().st_size > 10_000
+    page.close()
