@@ -1,7 +1,7 @@
 """planning: grid division proposals
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import civgrid.db.base
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
-"""portal and Open311: API clients, service requests, ratings
+"""Open311 GeoReport v2: API clients and request tokens
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op  # noqa: F401
 
 import civgrid.db.base  # noqa: F401
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
