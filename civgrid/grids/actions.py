@@ -191,9 +191,12 @@ def adjust_grid(
     actor: User | None,
     note: str,
     valid_from: date | None = None,
+    commit: bool = True,
     **changes: Any,
 ) -> Grid:
-    """Adjust a grid (网格调整): change attributes or geometry and file the new version."""
+    """Adjust a grid (网格调整): change attributes or geometry and file the new version.
+
+    ``commit=False`` leaves the commit to a caller that files several changes at once."""
     authorise(actor, grid.code)
     unknown = set(changes) - ADJUSTABLE
     if unknown:
@@ -219,7 +222,8 @@ def adjust_grid(
     _file_version(db, grid, VersionReason.ADJUSTED, actor, note)
     detail = {"version": grid.version, "changed": changed}
     record(db, "grid.adjust", actor=actor, object_type="grid", object_id=grid.code, detail=detail)
-    db.commit()
+    if commit:
+        db.commit()
     return grid
 
 
@@ -228,9 +232,15 @@ def _now() -> datetime:
 
 
 def retire_grid(
-    db: Session, grid: Grid, *, actor: User | None, note: str, on: date | None = None
+    db: Session,
+    grid: Grid,
+    *,
+    actor: User | None,
+    note: str,
+    on: date | None = None,
+    commit: bool = True,
 ) -> Grid:
-    """Retire (撤销) a grid from a date on; its versions stay on file."""
+    """Retire (撤销) a grid from a date on; its versions stay on file (``commit``: as above)."""
     authorise(actor, grid.code)
     if grid.valid_to is not None:
         raise Conflict(f"grid {grid.code} is already retired")
@@ -239,7 +249,8 @@ def retire_grid(
     grid.updated_at = _now()
     _file_version(db, grid, VersionReason.RETIRED, actor, note)
     record(db, "grid.retire", actor=actor, object_type="grid", object_id=grid.code)
-    db.commit()
+    if commit:
+        db.commit()
     return grid
 
 

@@ -165,7 +165,14 @@ def polsby_popper(geom: BaseGeometry) -> float:
 
 
 def _valid(g: BaseGeometry) -> BaseGeometry:
-    return g if g.is_valid else shapely.make_valid(g)
+    """``g`` repaired; of a repair that yields a collection, only the polygonal parts count."""
+    if g.is_valid:
+        return g
+    fixed = shapely.make_valid(g)
+    if fixed.geom_type == "GeometryCollection":
+        areas = [p for p in fixed.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
+        fixed = shapely.union_all(areas) if areas else shapely.Polygon()
+    return fixed
 
 
 def check_village(

@@ -1,10 +1,9 @@
 """The demo territory of Shijie town (石碣镇, 441900101): generated geometry, real village codes.
 
 :func:`generate_territory` returns the raw geometry only (village polygons tiling the town,
-streets, buildings with household counts, protected sites); :func:`simple_grids` cuts each
-village into grids by household-weighted bisection (a stand-in until the automatic division
-of ``civgrid.planning`` takes over); :func:`load_territory` stores all of it. Seeded, so the
-same town comes out every time.
+streets, buildings with household counts, protected sites); :func:`load_territory` stores it,
+each village divided into grids by the automatic division of ``civgrid.planning``. Seeded, so
+the same town comes out every time.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from civgrid.grids.actions import (
     set_grid_members,
 )
 from civgrid.grids.checks import ProtectedSite
-from civgrid.grids.codes import assign_codes
 from civgrid.grids.models import FeatureKind, Grid, GridKind
 from civgrid.grids.overlays import import_overlay_layer, replace_features, set_division_boundary
 
@@ -156,54 +154,6 @@ def _buildings(
     return [Building(f, int(h)) for f, h, k in zip(footprints, households, ok, strict=True) if k]
 
 
-def simple_grids(
-    village: BaseGeometry,
-    buildings: Sequence[Building],
-    exclusive: Sequence[ProtectedSite] = (),
-    *,
-    target: int = 450,
-) -> list[tuple[BaseGeometry, int, GridKind, str]]:
-    """Cut a village into grids of about ``target`` households by weighted bisection.
-
-    Exclusive sites become their own grids. Returns (geometry, households, kind, site name).
-    """
-    rest = village
-    out: list[tuple[BaseGeometry, int, GridKind, str]] = []
-    for site in exclusive:
-        rest = rest.difference(site.geometry)
-        out.append((site.geometry.intersection(village), 0, GridKind.EXCLUSIVE, site.name))
-    blds = [b for b in buildings if rest.contains(b.geometry.centroid)]
-    total = sum(b.households for b in blds)
-    k = max(1, math.ceil(total / target)) if total else 1
-    for piece, part in _bisect(rest, blds, k):
-        out.append((piece, sum(b.households for b in part), GridKind.COMPREHENSIVE, ""))
-    return out
-
-
-def _bisect(
-    poly: BaseGeometry, blds: list[Building], k: int
-) -> list[tuple[BaseGeometry, list[Building]]]:
-    if k <= 1 or len(blds) < 2:
-        return [(poly, blds)]
-    x0, y0, x1, y1 = poly.bounds
-    along_x = (x1 - x0) * math.cos(math.radians(y0)) >= (y1 - y0)
-    pos = [(b.geometry.centroid.x if along_x else b.geometry.centroid.y) for b in blds]
-    order = sorted(range(len(blds)), key=lambda i: pos[i])
-    k1 = k // 2
-    goal = sum(b.households for b in blds) * k1 / k
-    acc, cut = 0, 0
-    while cut < len(order) - 1 and acc + blds[order[cut]].households <= goal:
-        acc += blds[order[cut]].households
-        cut += 1
-    cut = max(cut, 1)
-    at = (pos[order[cut - 1]] + pos[order[cut]]) / 2
-    half = box(x0 - 1, y0 - 1, at, y1 + 1) if along_x else box(x0 - 1, y0 - 1, x1 + 1, at)
-    left, right = poly.intersection(half), poly.difference(half)
-    lb = [blds[i] for i in order[:cut]]
-    rb = [blds[i] for i in order[cut:]]
-    return _bisect(left, lb, k1) + _bisect(right, rb, k - k1)
-
-
 def _short(name: str) -> str:
     for suffix in ("居民委员会", "村民委员会", "委员会"):
         name = name.removesuffix(suffix)
@@ -223,13 +173,26 @@ def load_territory(db: Session, *, leader: User | None = None, worker: User | No
     features = [(FeatureKind.ROAD, n, g) for n, g in territory.roads if not g.is_empty]
     features += [(FeatureKind.PROTECTED, s.name, s.geometry) for s in territory.protected]
     replace_features(db, TOWNSHIP, features, actor=None)
+    from civgrid.planning.demo import village_grids  # planning builds on grids
+
+    roads = [g for _, g in territory.roads if not g.is_empty]
     count = 0
     for code, village in territory.villages.items():
-        pieces = simple_grids(village, territory.buildings[code], territory.exclusive.get(code, ()))
-        codes = assign_codes(code, [p[0] for p in pieces])
+        pieces = village_grids(
+            code,
+            village,
+            territory.buildings[code],
+            roads=roads,
+            protected=territory.protected,
+            exclusive=territory.exclusive.get(code, ()),
+        )
         short = _short(villages[code].name)
-        for (geom, households, kind, site), grid_code in zip(pieces, codes, strict=True):
-            name = f"{site}专属网格" if site else f"{short}第{int(grid_code[12:])}网格"
+        for geom, households, kind, site, grid_code in pieces:
+            name = (
+                f"{site}专属网格"
+                if kind is GridKind.EXCLUSIVE
+                else f"{short}第{int(grid_code[12:])}网格"
+            )
             draft = GridDraft(
                 code, geom, name, households, round(households * 2.8), kind, code=grid_code
             )

@@ -184,40 +184,43 @@ def accept_proposal(
     )
     filing = f"division proposal {proposal.id} accepted: {note}"
     out = []
-    for f in features:
-        p = f["properties"]
-        kind = (
-            GridKind(p["kind"])
-            if p["kind"] in {k.value for k in GridKind}
-            else GridKind.COMPREHENSIVE
-        )
-        if p["code"] in current:
-            out.append(
-                adjust_grid(
+    try:  # one transaction: the whole new division is filed, or nothing is
+        for f in features:
+            p = f["properties"]
+            kind = (
+                GridKind(p["kind"])
+                if p["kind"] in {k.value for k in GridKind}
+                else GridKind.COMPREHENSIVE
+            )
+            if p["code"] in current:
+                grid = adjust_grid(
                     db,
                     current.pop(p["code"]),
                     actor=actor,
                     note=filing,
+                    commit=False,
                     geometry=shapes[p["code"]],
                     households=p["households"],
                     kind=kind,
                 )
-            )
-        else:
-            name = f"{proposal.village_code[-3:]}第{int(p['code'][12:])}网格"
-            draft = GridDraft(
-                proposal.village_code,
-                shapes[p["code"]],
-                name,
-                p["households"],
-                kind=kind,
-                code=p["code"],
-            )
-            out.append(add_grid(db, draft, actor=actor, note=filing))
-            db.commit()
-    for grid in current.values():
-        retire_grid(db, grid, actor=actor, note=filing)
-    db.commit()
+            else:
+                name = f"{proposal.village_code[-3:]}第{int(p['code'][12:])}网格"
+                draft = GridDraft(
+                    proposal.village_code,
+                    shapes[p["code"]],
+                    name,
+                    p["households"],
+                    kind=kind,
+                    code=p["code"],
+                )
+                grid = add_grid(db, draft, actor=actor, note=filing)
+            out.append(grid)
+        for grid in current.values():
+            retire_grid(db, grid, actor=actor, note=filing, commit=False)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
     return out
 
 

@@ -81,3 +81,24 @@ def test_polsby_popper_of_square_and_circle() -> None:
     assert polsby_popper(project(sq(0, 0, 100, 100))) == pytest.approx(math.pi / 4, rel=0.01)
     circle = project(sq(0, 0, 1, 1)).centroid.buffer(50, quad_segs=64)
     assert polsby_popper(circle) == pytest.approx(1, rel=0.01)
+
+
+def test_invalid_grid_with_a_dangling_spike_is_measured_by_its_area() -> None:
+    """make_valid turns a polygon with a spike into polygon + line; only the area counts."""
+    from shapely import Polygon
+
+    a, b = (LON, LAT), (LON + 100 * MX, LAT)
+    c, d = (LON + 100 * MX, LAT + 100 * M), (LON, LAT + 100 * M)
+    spike = (LON + 150 * MX, LAT + 50 * M)
+    # the ring runs out along a spike and back over itself: invalid (self-touching)
+    bad = Polygon(
+        [a, b, (LON + 100 * MX, LAT + 50 * M), spike, (LON + 100 * MX, LAT + 50 * M), c, d]
+    )
+    assert not bad.is_valid
+    grids = [
+        GridShape("44190010100101", bad, 400),
+        GridShape("44190010100102", sq(100, 0, 200, 100), 350),
+    ]
+    r = check_village(VILLAGE, grids)
+    assert r.gap_area_m2 < 1 and r.overlap_area_m2 < 1
+    assert r.grids[0].area_m2 == pytest.approx(10_000, rel=0.01)

@@ -8,7 +8,7 @@ from shapely import union_all
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.grids.demo_territory import generate_territory, load_territory, simple_grids
+from civgrid.grids.demo_territory import generate_territory, load_territory
 from civgrid.grids.geo import from_text
 from civgrid.grids.models import Grid, GridKind
 from civgrid.grids.service import check_territory, locate_point
@@ -30,16 +30,6 @@ def test_generator_is_deterministic_and_tiles_the_town() -> None:
     assert abs(lon - 113.78) < 0.03 and abs(lat - 23.09) < 0.03
 
 
-def test_simple_grids_keep_the_school_whole() -> None:
-    t = generate_territory(VILLAGES)
-    pieces = simple_grids(
-        t.villages["441900101002"], t.buildings["441900101002"], t.exclusive["441900101002"]
-    )
-    kinds = [p[2] for p in pieces]
-    assert kinds.count(GridKind.EXCLUSIVE) == 1
-    assert all(300 <= p[1] <= 500 for p in pieces if p[2] is GridKind.COMPREHENSIVE)
-
-
 def test_load_territory_into_the_database(db: Session) -> None:
     started = time.perf_counter()
     count = load_territory(db)
@@ -55,7 +45,8 @@ def test_load_territory_into_the_database(db: Session) -> None:
     assert all(
         r.gap_area_m2 < 1 and r.overlap_area_m2 < 1 and not r.crossing for r in reports.values()
     )
-    assert reports["441900101203"].split_sites == ["电子厂"]  # the bisection cut the factory
+    # the automatic division keeps every protected site whole (the factory, the park …)
+    assert not any(r.split_sites for r in reports.values())
     p = from_text(grids[0].geometry).representative_point()
     loc = locate_point(db, p.x, p.y)
     assert loc is not None and loc.grid_code == grids[0].code

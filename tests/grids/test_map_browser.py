@@ -24,7 +24,9 @@ def test_demo_map_shows_grids_card_and_problems(browser, demo_server: str, scree
     page.wait_for_selector("#grid-card dd", timeout=20_000)
     card = page.inner_text("#grid-card")
     assert "4419001010" in card and "网格长 黄伟" in card
-    problems = page.inner_text("#grid-problems")
-    assert "电子厂" in problems  # the factory split by the demo's simple grids
+    # the demo's grids come from the automatic division: every check passes
+    page.wait_for_function(
+        "document.querySelector('#grid-problems').innerText.includes('未发现问题')"
+    )
     assert screenshot(page, "map").stat().st_size > 10_000
     page.close()

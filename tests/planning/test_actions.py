@@ -151,3 +151,32 @@ def test_propose_without_boundary_is_refused(db: Session, make_user) -> None:  #
     except Invalid as exc:
         assert "no boundary is stored" in exc.message
     assert db.scalar(select(GridProposal.id)) is None
+
+
+def test_accept_is_one_transaction(db: Session, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A failure while filing the new division leaves the old grids and the draft untouched."""
+    import pytest
+
+    admin = make_user("admin", ("division", "441900101"))
+    units = _territory(db)
+    old = create_grid(db, GridDraft(VILLAGE, wgs(BOX), "旧网格", 1800), actor=None)
+    p = actions.propose_grids(db, VILLAGE, units, actor=admin)
+    real_add = actions.add_grid
+    calls = []
+
+    def failing_add(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real_add(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "add_grid", failing_add)
+    with pytest.raises(RuntimeError):
+        actions.accept_proposal(db, p, actor=admin, note="2026 division")
+    db.expire_all()
+    current = db.scalars(select(Grid).where(Grid.village_code == VILLAGE)).all()
+    assert [(g.code, g.version, g.valid_to) for g in current] == [(old.code, 1, None)]
+    assert db.get(GridProposal, p.id).status == ProposalStatus.DRAFT  # type: ignore[union-attr]
+    assert (
+        db.scalars(select(GridVersion).where(GridVersion.grid_id == old.id)).all()[-1].version == 1
+    )

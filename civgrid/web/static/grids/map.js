@@ -114,7 +114,7 @@
     });
     if (!list.children.length) {
       const li = document.createElement("li");
-      li.textContent = "✓";
+      li.textContent = "✓ " + list.dataset.none;
       list.appendChild(li);
     }
     layer.setStyle(style);
