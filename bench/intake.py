@@ -94,6 +94,8 @@ def _serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        str(workers),
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     for _ in range(200):

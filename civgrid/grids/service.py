@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +11,8 @@ from typing import Any
 import numpy as np
 from shapely import union_all
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
@@ -132,7 +133,16 @@ class TerritoryIndex:
         return Location(gid, code, name, village, chain, overlays)
 
 
-_INDEXES: dict[str, TerritoryIndex] = {}
+@dataclass
+class _Cached:
+    index: TerritoryIndex
+    checked_at: float  # time.monotonic() of the last fingerprint check
+
+
+# A change made through this process's sessions reaches the locator at once (see the session
+# events below); one made by another process (a second worker, the CLI) within this many seconds.
+INDEX_RECHECK_S = 2.0
+_INDEXES: dict[str, _Cached] = {}
 _LOCK = threading.Lock()
 
 
@@ -155,14 +165,39 @@ def _fingerprint(db: Session) -> tuple[Any, ...]:
 def territory_index(db: Session) -> TerritoryIndex:
     """The locator for ``db``, rebuilt when grids or overlays have changed since it was built."""
     key = str(db.get_bind().engine.url)
-    fp = _fingerprint(db)
+    now = time.monotonic()
     cached = _INDEXES.get(key)
-    if cached is not None and cached.fingerprint == fp:
-        return cached
+    if cached is not None and now - cached.checked_at < INDEX_RECHECK_S:
+        return cached.index
+    fp = _fingerprint(db)
+    if cached is not None and cached.index.fingerprint == fp:
+        cached.checked_at = now
+        return cached.index
     with _LOCK:
         built = _build_index(db, fp)
-        _INDEXES[key] = built
+        _INDEXES[key] = _Cached(built, now)
         return built
+
+
+_TERRITORY_TYPES = (Grid, OverlayArea, OverlayLayer)
+
+
+@event.listens_for(Session, "after_flush")
+def _territory_flushed(session: Session, _context: Any) -> None:
+    """Grids or overlays written in this process: drop the locators (also seen before commit)."""
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, _TERRITORY_TYPES) for obj in changed):
+        session.info["territory_changed"] = True
+        _INDEXES.clear()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _territory_settled(session: Session, transaction: SessionTransaction) -> None:
+    """Committed or rolled back: the locators must not keep what a rollback undid."""
+    if session.info.get("territory_changed"):
+        _INDEXES.clear()
+        if transaction.parent is None:
+            del session.info["territory_changed"]
 
 
 def _build_index(db: Session, fp: tuple[Any, ...]) -> TerritoryIndex:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from civgrid.grids.actions import GridDraft, adjust_grid, create_grid
+from civgrid.grids.actions import GridDraft, add_grid, adjust_grid, create_grid
 from civgrid.grids.locator import OUTSIDE, PolygonIndex
 from civgrid.grids.models import Grid
 from civgrid.grids.overlays import import_overlay_layer
@@ -98,3 +98,14 @@ def test_locate_many_and_rebuild_after_change(db: Session, two_grids: list[Grid]
     assert after[2] is not None and after[2].grid_code == "44190010100202"
     create_grid(db, GridDraft(VILLAGE, sq(300, 0, 400, 100), "新片", 300), actor=None)
     assert locate_point(db, LON + 350 * MX, LAT + 50 * M).grid_code == "44190010100203"  # type: ignore[union-attr]
+
+
+def test_locator_forgets_a_rolled_back_grid(db: Session, two_grids: list[Grid]) -> None:
+    """The cached index follows uncommitted changes and drops them again on rollback."""
+    inside_new = (LON + 350 * MX, LAT + 50 * M)
+    assert locate_point(db, *inside_new) is None
+    nested = db.begin_nested()
+    add_grid(db, GridDraft(VILLAGE, sq(300, 0, 400, 100), "新片", 300), actor=None)  # flushed
+    assert locate_point(db, *inside_new) is not None
+    nested.rollback()
+    assert locate_point(db, *inside_new) is None
