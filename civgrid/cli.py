@@ -77,5 +77,25 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def main() -> None:
+    """The ``civgrid`` entry point: known failures end with a message, not a traceback."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from civgrid.errors import CivgridError
+
+    try:
+        app()
+    except (OperationalError, ProgrammingError) as exc:
+        console.print(f"[red]database error:[/red] {exc.orig}")
+        console.print(
+            f"database: {_safe_url(get_settings().effective_database_url)} - is it running, "
+            "and migrated? Run `civgrid db upgrade` first."
+        )
+        raise SystemExit(1) from None
+    except CivgridError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()
