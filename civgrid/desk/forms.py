@@ -4,7 +4,7 @@ that the text and photos are usable before anything is written, and calls the ac
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +14,12 @@ from civgrid.auth import scope
 from civgrid.auth.models import User
 from civgrid.cases import actions
 from civgrid.cases.attachments import CheckedImage, check_image
-from civgrid.cases.models import AttachmentKind, Case, CaseSource
+from civgrid.cases.models import AttachmentKind, Case, CaseSource, CaseSummons
+from civgrid.cases.service import get_case_for, summons_of
 from civgrid.cases.transitions import CaseAction, allowed_actions, target
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import ensure_assignable_to_grid_worker
-from civgrid.errors import CivgridError, Invalid
+from civgrid.errors import CivgridError, Conflict, Invalid
 
 A = CaseAction
 
@@ -50,7 +51,10 @@ FORMS: dict[str, FormAction] = {
     "escalate": FormAction(A.ESCALATE, "escalate", needs="reason"),
     "suspend": FormAction(A.SUSPEND, "dispatch", needs="reason"),
     "resume": FormAction(A.RESUME, "dispatch"),
+    "acknowledge": FormAction(A.ACKNOWLEDGE, "acknowledge"),
+    "merge": FormAction(A.MERGE, "dispatch", needs="into"),
     "close": FormAction(A.CLOSE, "dispatch", needs="outcome"),
+    "reopen": FormAction(A.REOPEN, "dispatch", needs="reason"),
     "void": FormAction(A.VOID, "dispatch", needs="reason"),
 }
 
@@ -69,7 +73,16 @@ def _may(user: User, permission: str) -> bool:
     return True
 
 
-def offered(user: User, case: Case) -> list[str]:
+def pending_summons(user: User, summons: Sequence[CaseSummons]) -> CaseSummons | None:
+    """The summons of the user's department on this case still waiting for 报到, if any."""
+    departments = scope.Jurisdiction.of(user).departments
+    return next(
+        (s for s in summons if s.department_code in departments and s.acknowledged_at is None),
+        None,
+    )
+
+
+def offered(user: User, case: Case, summons: Sequence[CaseSummons] = ()) -> list[str]:
     """The forms the case page shows: allowed by the transition table and by the user's role."""
     allowed = set(allowed_actions(case.state))
     names = []
@@ -79,6 +92,8 @@ def offered(user: User, case: Case) -> list[str]:
         if name in ("approve_extension", "deny_extension") and case.extension_amount is None:
             continue
         if name == "request_extension" and case.extension_amount is not None:
+            continue
+        if name == "acknowledge" and pending_summons(user, summons) is None:
             continue
         names.append(name)
     return names
@@ -172,8 +187,20 @@ def run(
         "resume": lambda: actions.resume_case(db, case, actor=user, note=note),
         "close": lambda: actions.close_case(db, case, actor=user, outcome=text(form, "outcome")),
         "void": lambda: actions.void_case(db, case, actor=user, reason=reason),
+        "reopen": lambda: actions.reopen_case(db, case, actor=user, reason=reason),
+        "merge": lambda: actions.merge_case(
+            db, case, into=get_case_for(db, user, text(form, "into")), actor=user, note=note
+        ),
+        "acknowledge": lambda: _acknowledge(db, case, user, note),
     }
     calls[name]()
+
+
+def _acknowledge(db: Session, case: Case, user: User, note: str) -> None:
+    summons = pending_summons(user, summons_of(db, case))
+    if summons is None:
+        raise Conflict("your department has no summons waiting on this case")
+    actions.acknowledge_summons(db, summons, actor=user, note=note)
 
 
 def report(

@@ -127,13 +127,14 @@ def _case_page(
     status_code: int = 200,
 ) -> Response:
     category = service.categories_by_id(db, [case.category_id])[case.category_id]
-    offered = forms.offered(user, case)
+    summons = cases.summons_of(db, case)
+    offered = forms.offered(user, case, summons)
     ctx: dict[str, Any] = {
         "case": case,
         "category": category,
         "events": cases.events_of(db, case),
         "clocks": cases.lights(db, case),
-        "summons": cases.summons_of(db, case),
+        "summons": summons,
         "attachments": service.attachments_of(db, case),
         "offered": offered,
         "department": service.department(db, case.department_code),
@@ -141,7 +142,7 @@ def _case_page(
         "done": forms.done_action(request.query_params.get("done", "")),
         "nav": "",
     }
-    if "register" in offered:  # likely duplicates, for the dispatcher deciding on a report
+    if {"register", "merge"} & set(offered):  # likely duplicates: register, or merge into one
         ctx["duplicates"] = cases.find_duplicates(
             db,
             category_id=case.category_id,

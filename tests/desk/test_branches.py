@@ -95,3 +95,40 @@ def test_actions_offered_follow_role_and_state(world: World, client: TestClient,
     assert "act/register" in page
     assert "act/reject" in page
     assert "act/close" not in page
+
+
+def test_the_summoned_department_reports_in(world: World, client: TestClient, as_user) -> None:  # type: ignore[no-untyped-def]
+    case = world.drive(world.report(), "register", "dispatch")
+    act(client, as_user(world.dispatcher), case.number, "summon", departments=world.dept2.code)
+    token = as_user(world.other_handler)
+    assert "act/acknowledge" in client.get(f"/desk/cases/{case.number}").text
+    assert act(client, token, case.number, "acknowledge", note="王科长到场").status_code == 303
+    page = client.get(f"/desk/cases/{case.number}").text
+    assert "act/acknowledge" not in page and "王科长到场" in page
+    assert act(client, token, case.number, "acknowledge").status_code == 409  # once only
+    # the department the case was dispatched to was not summoned: nothing to report in for
+    token = as_user(world.handler)
+    assert "act/acknowledge" not in client.get(f"/desk/cases/{case.number}").text
+
+
+def test_merge_a_duplicate_and_reopen_a_closed_case(
+    world: World, client: TestClient, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    first = world.drive(world.report(), "register")
+    second = world.report()
+    token = as_user(world.dispatcher)
+    page = client.get(f"/desk/cases/{second.number}").text
+    assert f'value="{first.number}"' in page  # the likely duplicate is offered as the target
+    assert act(client, token, second.number, "merge", into="").status_code == 422
+    assert act(client, token, second.number, "merge", into="NO-SUCH").status_code == 404
+    assert act(client, token, second.number, "merge", into=first.number).status_code == 303
+    world.db.refresh(second)
+    assert second.state.value == "merged" and second.merged_into_id == first.id
+
+    closed = world.drive(
+        world.report(), "register", "dispatch", "accept", "handle", "verify", "close"
+    )
+    assert act(client, token, closed.number, "reopen", reason="").status_code == 422
+    assert act(client, token, closed.number, "reopen", reason="居民反映未解决").status_code == 303
+    world.db.refresh(closed)
+    assert closed.state.value == "registered"
