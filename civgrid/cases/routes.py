@@ -10,7 +10,6 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.audit.actions import log_personal_data_read
 from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import Role, User
 from civgrid.cases import actions, service
@@ -71,17 +70,7 @@ def duplicates_of(db: Session, case: Case, limit: int = 10) -> list[DuplicateOut
 
 def detail(db: Session, case: Case, user: User, ip: str) -> CaseDetail:
     """The full case view: timeline, stage lights, summons, attachments, likely duplicates."""
-    if case.reporter_phone or case.reporter_email:
-        log_personal_data_read(
-            db,
-            actor=user,
-            subject_type="case_reporter",
-            subject_ids=[case.number],
-            fields=[f for f in ("phone", "email") if getattr(case, f"reporter_{f}")],
-            purpose="case view",
-            ip=ip,
-        )
-        db.commit()
+    contact = service.reporter_contact(db, user, case, purpose="case view", ip=ip) or {}
     now = utcnow()
     merged_into = db.get(Case, case.merged_into_id) if case.merged_into_id else None
     suggested = service.routing_suggestion(db, case)
@@ -91,8 +80,8 @@ def detail(db: Session, case: Case, user: User, ip: str) -> CaseDetail:
     return CaseDetail.model_validate(
         {
             **_out(case),
-            "reporter_phone": case.reporter_phone,
-            "reporter_email": case.reporter_email,
+            "reporter_phone": contact.get("phone"),
+            "reporter_email": contact.get("email"),
             "merged_into": merged_into.number if merged_into else None,
             "extension_pending": case.extension_amount,
             "allowed_actions": allowed_actions(case.state),

@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import Session
 
+from civgrid.audit.actions import log_personal_data_read
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.calendar.service import get_calendar
@@ -269,3 +270,33 @@ def require_staff_territory(user: User, code: str) -> None:
     """Staff may only report inside their own jurisdiction."""
     if user.role != Role.RESIDENT and not scope.Jurisdiction.of(user).covers_code(code):
         raise Forbidden("this location is outside your jurisdiction", territory=code)
+
+
+# Who may read a reporter's contact (to call back): the command center, in its jurisdiction.
+CONTACT_ROLES = DISPATCH_ROLES
+
+
+def reporter_contact(
+    db: Session, user: User, case: Case, *, purpose: str, ip: str = ""
+) -> dict[str, str] | None:
+    """The reporter's phone / e-mail for ``user``, logged as a personal-data read.
+
+    None when the case has no contact or the user's role may not read it; the caller has
+    already checked that the case lies in the user's jurisdiction.
+    """
+    contact = {
+        k: v for k, v in (("phone", case.reporter_phone), ("email", case.reporter_email)) if v
+    }
+    if not contact or user.role not in CONTACT_ROLES:
+        return None
+    log_personal_data_read(
+        db,
+        actor=user,
+        subject_type="case_reporter",
+        subject_ids=[case.number],
+        fields=sorted(contact),
+        purpose=purpose,
+        ip=ip,
+    )
+    db.commit()
+    return contact

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from civgrid.auth.deps import current_user
+from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import Role, User
 from civgrid.cases import service as cases
 from civgrid.cases.attachments import Rendition, rendition_file
@@ -138,6 +138,8 @@ def _case_page(
         "attachments": service.attachments_of(db, case),
         "offered": offered,
         "department": service.department(db, case.department_code),
+        "may_call_back": user.role in cases.CONTACT_ROLES
+        and bool(case.reporter_phone or case.reporter_email),
         "error": error,
         "done": forms.done_action(request.query_params.get("done", "")),
         "nav": "",
@@ -164,6 +166,17 @@ def case_page(number: str, request: Request, user: Staff, db: DB) -> Response:
     require(user, service.STAFF_ROLES)
     case = cases.get_case_for(db, user, number)
     return _case_page(request, db, user, case)
+
+
+@router.get("/desk/cases/{number}/contact")
+def reporter_contact(number: str, request: Request, user: Staff, db: DB) -> Response:
+    """The reporter's contact, revealed on request (command roles only; every read is logged)."""
+    require(user, cases.CONTACT_ROLES)
+    case = cases.get_case_for(db, user, number)
+    contact = cases.reporter_contact(db, user, case, purpose="call back", ip=client_ip(request))
+    if contact is None:
+        raise NotFound("this case has no reporter contact")
+    return render(request, "desk/_contact.html", {"contact": contact})
 
 
 @router.post("/desk/cases/{number}/act/{name}")

@@ -206,6 +206,11 @@ def test_reading_reporter_contact_is_logged(client: TestClient, db: Session, bea
     rows = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data.read")))
     assert len(rows) == before + 1
     assert rows[-1].actor_id == world.dispatcher.id and rows[-1].object_type == "case_reporter"
+    # the grid worker who can see the case does not see the contact, and nothing is logged
+    body = client.get(f"/api/v1/cases/{n}", headers=bearer(world.worker)).json()
+    assert body["reporter_phone"] is None
+    after = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data.read")))
+    assert len(after) == len(rows)
 
 
 def test_duplicates_endpoint(client: TestClient, bearer, world) -> None:

@@ -132,3 +132,26 @@ def test_merge_a_duplicate_and_reopen_a_closed_case(
     assert act(client, token, closed.number, "reopen", reason="居民反映未解决").status_code == 303
     world.db.refresh(closed)
     assert closed.state.value == "registered"
+
+
+def test_reporter_contact_is_revealed_to_the_command_center_only(
+    world: World, client: TestClient, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from civgrid.audit.models import AuditEvent
+    from civgrid.cases.actions import Contact
+
+    case = world.report(contact=Contact(phone="13912345678"))
+    reads = select(func.count()).where(AuditEvent.action == "personal_data.read")
+    before = world.db.scalar(reads)
+    as_user(world.dispatcher)
+    page = client.get(f"/desk/cases/{case.number}").text
+    assert "13912345678" not in page and f"/desk/cases/{case.number}/contact" in page
+    assert world.db.scalar(reads) == before  # opening the page reads nothing personal
+    shown = client.get(f"/desk/cases/{case.number}/contact")
+    assert shown.status_code == 200 and "13912345678" in shown.text
+    assert world.db.scalar(reads) == before + 1
+    as_user(world.worker)
+    assert "/contact" not in client.get(f"/desk/cases/{case.number}").text
+    assert client.get(f"/desk/cases/{case.number}/contact").status_code == 403
