@@ -271,7 +271,16 @@ def _village_inputs(db: Session, village_code: str) -> _VillageInputs:
     ]
     boundary = village_boundary(db, village_code)
     village = from_text(boundary.geometry) if boundary else union_all([s.geometry for s in shapes])
-    x0, y0, x1, y1 = village.bounds
+    roads, sites = features_near(db, village)
+    return _VillageInputs(village, shapes, roads, sites)
+
+
+def features_near(
+    db: Session, area: BaseGeometry, *, inside: bool = False
+) -> tuple[list[BaseGeometry], list[ProtectedSite]]:
+    """The stored road/river lines and protected sites whose bounding boxes meet ``area``'s;
+    with ``inside``, only lines touching ``area`` and sites overlapping it."""
+    x0, y0, x1, y1 = area.bounds
     features = db.scalars(
         select(TerritoryFeature).where(
             TerritoryFeature.max_lon >= x0,
@@ -280,13 +289,16 @@ def _village_inputs(db: Session, village_code: str) -> _VillageInputs:
             TerritoryFeature.min_lat <= y1,
         )
     ).all()
-    roads = [from_text(f.geometry) for f in features if f.kind != FeatureKind.PROTECTED]
-    sites = [
-        ProtectedSite(f.name, from_text(f.geometry))
-        for f in features
-        if f.kind == FeatureKind.PROTECTED
-    ]
-    return _VillageInputs(village, shapes, roads, sites)
+    roads: list[BaseGeometry] = []
+    sites: list[ProtectedSite] = []
+    for f in features:
+        g = from_text(f.geometry)
+        if f.kind == FeatureKind.PROTECTED:
+            if not inside or g.intersection(area).area > 0:
+                sites.append(ProtectedSite(f.name, g))
+        elif not inside or g.intersects(area):
+            roads.append(g)
+    return roads, sites
 
 
 def _run_checks(inputs: _VillageInputs, band: tuple[int, int]) -> VillageReport:

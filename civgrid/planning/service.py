@@ -15,8 +15,7 @@ from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.grids.checks import ProtectedSite, VillageReport
 from civgrid.grids.geo import from_text
-from civgrid.grids.models import FeatureKind, TerritoryFeature
-from civgrid.grids.service import village_boundary
+from civgrid.grids.service import features_near, village_boundary
 from civgrid.planning.divide import Proposal
 from civgrid.planning.inputs import Unit
 from civgrid.planning.models import GridProposal
@@ -46,25 +45,7 @@ def territory_inputs(
     if row is None:
         return None, [], []
     boundary = from_text(row.geometry)
-    x0, y0, x1, y1 = boundary.bounds
-    features = db.scalars(
-        select(TerritoryFeature).where(
-            TerritoryFeature.max_lon >= x0,
-            TerritoryFeature.min_lon <= x1,
-            TerritoryFeature.max_lat >= y0,
-            TerritoryFeature.min_lat <= y1,
-        )
-    ).all()
-    roads, sites = [], []
-    for f in features:
-        g = from_text(f.geometry)
-        if not g.intersects(boundary):
-            continue
-        if f.kind == FeatureKind.PROTECTED:
-            if g.intersection(boundary).area > 0:
-                sites.append(ProtectedSite(f.name, g))
-        else:
-            roads.append(g)
+    roads, sites = features_near(db, boundary, inside=True)
     return boundary, roads, sites
 
 
