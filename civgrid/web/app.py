@@ -126,6 +126,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.desk import routes_field as desk_field_routes
     from civgrid.divisions import routes as division_routes
     from civgrid.grids import routes as grid_routes
+    from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
 
     return [
@@ -145,4 +146,6 @@ def _routers() -> list[APIRouter]:
         grid_routes.pages,
         planning_routes.api,
         planning_routes.pages,
+        open311_routes.router,
+        open311_routes.admin,
     ]

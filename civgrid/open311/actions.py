@@ -1,0 +1,193 @@
+"""Open311 state changes: issue and revoke client keys, take in a POSTed request."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civgrid.audit.actions import record
+from civgrid.auth import scope
+from civgrid.auth.models import User
+from civgrid.cases.actions.intake import Contact, report_case
+from civgrid.cases.attachments import CheckedImage, check_image, store_image
+from civgrid.cases.engine import acting
+from civgrid.cases.models import AttachmentKind, Case, CaseAttachment, CaseSource
+from civgrid.cases.public import check_public_description, has_html
+from civgrid.cases.service import locate
+from civgrid.cases.transitions import CaseAction
+from civgrid.catalogue.models import Category
+from civgrid.config import get_settings
+from civgrid.db.base import utcnow
+from civgrid.errors import Conflict, Invalid, NotFound
+from civgrid.open311 import service
+from civgrid.open311.models import ApiClient, AttributeAnswer, RequestToken
+from civgrid.open311.schemas import Submission
+
+
+def issue_client(
+    db: Session, *, name: str, actor: User | None, ip: str = ""
+) -> tuple[ApiClient, str]:
+    """Issue an API key to a named outside system; the key is returned once, only its hash kept.
+
+    ``actor`` None is the command line (an operator on the server).
+    """
+    if actor is not None:
+        scope.check_role(actor, ApiClient, "change")
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise Invalid("a client name of 1 to 100 characters is required", field="name")
+    if db.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
+        raise Conflict(f"an Open311 client named {name!r} already exists")
+    key = secrets.token_urlsafe(32)
+    client = ApiClient(
+        name=name,
+        key_sha256=service.hash_key(key),
+        key_hint=key[:6],
+        created_by_id=actor.id if actor else None,
+    )
+    db.add(client)
+    db.flush()
+    record(
+        db,
+        "open311.client.issue",
+        actor=actor,
+        ip=ip,
+        object_type="open311_client",
+        object_id=client.id,
+        detail={"name": name},
+    )
+    db.commit()
+    return client, key
+
+
+def revoke_client(db: Session, client: ApiClient, *, actor: User | None, ip: str = "") -> ApiClient:
+    """Revoke a client's key: its requests stay, new ones are refused with 403."""
+    if actor is not None:
+        scope.check_role(actor, ApiClient, "change")
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        record(
+            db,
+            "open311.client.revoke",
+            actor=actor,
+            ip=ip,
+            object_type="open311_client",
+            object_id=client.id,
+            detail={"name": client.name},
+        )
+        db.commit()
+    return client
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A submission that passed every check: nothing has been written yet."""
+
+    category: Category
+    lon: float
+    lat: float
+    description: str
+    contact: Contact
+    answers: list[tuple[str, str]]
+    image: CheckedImage | None
+
+
+def _location(db: Session, sub: Submission) -> tuple[float, float]:
+    if not (sub.lat and sub.long):
+        if sub.address_string or sub.address_id:
+            raise Invalid("lat and long are required: addresses are not geocoded here")
+        raise Invalid("a location (lat and long) is required")
+    try:
+        lat, lon = float(sub.lat), float(sub.long)
+    except ValueError:
+        raise Invalid("lat and long must be decimal degrees (WGS84)") from None
+    locate(db, lon, lat)  # 400 outside the service area
+    return lon, lat
+
+
+async def read_media(sub: Submission) -> bytes | None:
+    """The uploaded photo's bytes, read no further than one byte past the size limit."""
+    if sub.media is None:
+        return None
+    return await sub.media.read(get_settings().attachment_max_bytes + 1)
+
+
+def check_submission(db: Session, sub: Submission, media: bytes | None) -> Checked:
+    """Every check on a POSTed request, before anything is stored (400 on the first failure)."""
+    if not sub.service_code:
+        raise Invalid("service_code is required")
+    try:
+        category = service.get_service(db, sub.service_code)
+    except NotFound:
+        raise Invalid(f"service_code {sub.service_code} is not a known service") from None
+    if sub.media_url:
+        # Fetching a URL a client names would make us an open proxy; photos are uploaded.
+        raise Invalid("media_url is not fetched here; upload the photo as the multipart 'media'")
+    if has_html(sub.address_string):
+        raise Invalid("address_string must be plain text, without HTML")
+    lon, lat = _location(db, sub)
+    description = check_public_description(sub.description)
+    answers = service.check_answers(service.attributes_of(db, category.code), sub.attributes)
+    contact = Contact(phone=sub.phone or None, email=sub.email or None).validated()
+    image = check_image(media) if media is not None else None
+    return Checked(category, lon, lat, description, contact, answers, image)
+
+
+def submit_request(
+    db: Session, sub: Submission, *, client: ApiClient, media: bytes | None
+) -> RequestToken:
+    """Take in an Open311 request (上报 through an outside system) as a case.
+
+    The case enters the one intake pipeline anonymously (the key was checked by the caller);
+    names are never stored, only the optional phone and e-mail. The token, the attribute
+    answers and the photo follow in a second step on the committed case.
+    """
+    checked = check_submission(db, sub, media)
+    case = report_case(
+        db,
+        source=CaseSource.OPEN311,
+        category=checked.category,
+        lon=checked.lon,
+        lat=checked.lat,
+        description=checked.description,
+        contact=checked.contact,
+        address=sub.address_string,
+        actor=None,
+    )
+    return _record_extras(db, case, client, checked)
+
+
+def _record_extras(db: Session, case: Case, client: ApiClient, checked: Checked) -> RequestToken:
+    with acting(db, case, None, "attach", trusted=True) as step:
+        token = RequestToken(token=str(uuid.uuid4()), case_id=case.id, client_id=client.id)
+        db.add(token)
+        db.add_all(AttributeAnswer(case_id=case.id, code=c, value=v) for c, v in checked.answers)
+        client.last_used_at = step.now
+        if checked.image is not None:
+            image = checked.image
+            store_image(image)
+            att = CaseAttachment(
+                case_id=case.id,
+                kind=AttachmentKind.BEFORE,
+                sha256=image.sha256,
+                content_type=image.content_type,
+                size=len(image.data),
+                width=image.width,
+                height=image.height,
+                filename=Path(f"open311.{image.format.lower()}").name,
+                uploaded_by_id=None,
+                uploaded_at=step.now,
+            )
+            db.add(att)
+            db.flush()
+            step.move(
+                CaseAction.ATTACH,
+                data={"kind": "before", "client": client.name},
+                attachment_ids=[att.id],
+            )
+    return token

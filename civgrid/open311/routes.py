@@ -1,0 +1,230 @@
+"""GeoReport v2 over HTTP at /open311/v2/ (JSON or XML by suffix), and the admin client API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from civgrid.auth import scope
+from civgrid.auth.deps import client_ip, current_user
+from civgrid.auth.models import User
+from civgrid.cases.attachments import Rendition, rendition_file
+from civgrid.db.base import utcnow
+from civgrid.db.session import get_db
+from civgrid.errors import CivgridError, NotFound
+from civgrid.open311 import actions, service
+from civgrid.open311.formats import FORMATS, error_response, format_of_path, respond
+from civgrid.open311.models import ApiClient
+from civgrid.open311.schemas import RequestQuery, submission_from_form
+
+# Where the spec's status differs from ours: a bad argument is 400, a bad key 403.
+SPEC_STATUS = {401: 403, 422: 400}
+
+
+class GeoReportRoute(APIRoute):
+    """Answers every error on /open311 in the spec's error list, in the format asked for.
+
+    The app's generic handlers (JSON ``detail``) never see these requests.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            fmt = format_of_path(request.url.path)
+            try:
+                return await handler(request)
+            except CivgridError as exc:
+                status = SPEC_STATUS.get(exc.status_code, exc.status_code)
+                return error_response(fmt, status, exc.message)
+            except RequestValidationError as exc:
+                wrong = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+                return error_response(fmt, 400, wrong)
+
+        return handle
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=GeoReportRoute)
+DB = Annotated[Session, Depends(get_db)]
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise NotFound(f"format {fmt} is not supported; use .json or .xml")
+    return fmt
+
+
+@router.get("/discovery.{fmt}")
+def discovery(fmt: str, request: Request) -> Response:
+    """Service discovery: where the GeoReport v2 endpoint is and which formats it speaks."""
+    base = str(request.url_for("services", fmt="json")).rsplit("/", 1)[0]
+    return respond(
+        _format(fmt),
+        "discovery",
+        {
+            "changeset": utcnow().strftime("%Y-%m-%dT00:00:00Z"),
+            "contact": "The administrator of this civgrid deployment",
+            "key_service": "API keys are issued by this deployment's administrator",
+            "endpoints": [
+                {
+                    "specification": service.SPECIFICATION,
+                    "url": base,
+                    "changeset": utcnow().strftime("%Y-%m-%dT00:00:00Z"),
+                    "type": "production",
+                    "formats": ["application/json", "text/xml"],
+                }
+            ],
+        },
+    )
+
+
+@router.get("/services.{fmt}", name="services")
+def services(fmt: str, db: DB, jurisdiction_id: str = "") -> Response:
+    """Every service (category) that may be reported."""
+    with_attributes = service.codes_with_attributes(db)
+    docs = [
+        service.service_doc(c, metadata=c.code in with_attributes)
+        for c in service.list_services(db)
+    ]
+    return respond(_format(fmt), "services", docs)
+
+
+@router.get("/services/{service_code}.{fmt}")
+def service_definition(service_code: str, fmt: str, db: DB, jurisdiction_id: str = "") -> Response:
+    """A service's definition: the attributes a request for it must or may answer."""
+    fmt = _format(fmt)
+    category = service.get_service(db, service_code)
+    doc = service.definition_doc(category, service.attributes_of(db, category.code))
+    return respond(fmt, "service_definition", doc)
+
+
+@router.post("/requests.{fmt}")
+async def create_request(fmt: str, request: Request, db: DB) -> Response:
+    """Report a case (form-encoded, or multipart with a ``media`` photo); needs an api_key."""
+    fmt = _format(fmt)
+    submission = submission_from_form(await request.form())
+    client = await run_in_threadpool(service.client_for_key, db, submission.api_key)
+    media = await actions.read_media(submission)
+    token = await run_in_threadpool(
+        actions.submit_request, db, submission, client=client, media=media
+    )
+    case = service.case_for_token(db, token.token)
+    doc = [{"service_request_id": case.number, "service_notice": None, "account_id": None}]
+    return respond(fmt, "service_requests", doc)
+
+
+@router.get("/tokens/{token}.{fmt}")
+def token_lookup(token: str, fmt: str, db: DB, jurisdiction_id: str = "") -> Response:
+    """The service_request_id a token stands for."""
+    fmt = _format(fmt)
+    case = service.case_for_token(db, token)
+    return respond(fmt, "service_requests", [{"service_request_id": case.number, "token": token}])
+
+
+def _media_base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + router.prefix + "/media"
+
+
+@router.get("/requests.{fmt}")
+def list_requests(
+    fmt: str,
+    request: Request,
+    db: DB,
+    service_request_id: str = "",
+    service_code: str = "",
+    start_date: str = "",
+    end_date: str = "",
+    status: str = "",
+    jurisdiction_id: str = "",
+    page: str = "",
+    page_size: str = "",
+) -> Response:
+    """Requests, newest first: by ids, or by service, status and dates (last 90 days by default)."""
+    fmt = _format(fmt)
+    query = RequestQuery.parse(
+        service_request_id=service_request_id,
+        service_code=service_code,
+        start_date=start_date,
+        end_date=end_date,
+        status=status,
+        page=page,
+        page_size=page_size,
+        now=utcnow(),
+    )
+    cases = service.find_requests(db, query)
+    return respond(fmt, "service_requests", service.request_docs(db, cases, _media_base(request)))
+
+
+@router.get("/requests/{service_request_id}.{fmt}")
+def get_request(
+    service_request_id: str, fmt: str, request: Request, db: DB, jurisdiction_id: str = ""
+) -> Response:
+    """One request by its id (the case number)."""
+    fmt = _format(fmt)
+    case = service.get_request(db, service_request_id)
+    return respond(fmt, "service_requests", service.request_docs(db, [case], _media_base(request)))
+
+
+@router.get("/media/{attachment_id}")
+def media(attachment_id: int, db: DB) -> Response:
+    """A request's photo: the EXIF-free public copy only, never the original upload."""
+    att = service.public_photo(db, attachment_id)
+    path, content_type = rendition_file(att, Rendition.PUBLIC)
+    if not path.exists():
+        raise NotFound(f"media {attachment_id} not found")
+    return FileResponse(path, media_type=content_type)
+
+
+# --- admin: API clients ----------------------------------------------------------------------
+
+admin = APIRouter(prefix="/api/v1/open311", tags=["open311"])
+Staff = Annotated[User, Depends(current_user)]
+
+
+class ClientIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ClientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    key_hint: str
+    created_at: Any
+    revoked_at: Any | None
+    last_used_at: Any | None
+
+
+class ClientIssued(ClientOut):
+    api_key: str = Field(description="Shown once: only its hash is stored")
+
+
+@admin.get("/clients", response_model=list[ClientOut])
+def list_clients(db: DB, user: Staff) -> Any:
+    """The Open311 clients and whether their keys are revoked (admin)."""
+    scope.check_role(user, ApiClient, "view")
+    return service.list_clients(db)
+
+
+@admin.post("/clients", response_model=ClientIssued, status_code=201)
+def issue_client(body: ClientIn, request: Request, db: DB, user: Staff) -> Any:
+    """Issue an API key to an outside system (admin); the key is in this answer only."""
+    client, key = actions.issue_client(db, name=body.name, actor=user, ip=client_ip(request))
+    return {**ClientOut.model_validate(client).model_dump(), "api_key": key}
+
+
+@admin.post("/clients/{client_id}/revoke", response_model=ClientOut)
+def revoke_client(client_id: int, request: Request, db: DB, user: Staff) -> Any:
+    """Revoke a client's key (admin)."""
+    scope.check_role(user, ApiClient, "change")
+    client = service.get_client(db, client_id)
+    return actions.revoke_client(db, client, actor=user, ip=client_ip(request))

@@ -1,0 +1,134 @@
+"""What a client sends: a POSTed request (form fields) and the filters of GET requests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from starlette.datastructures import FormData, UploadFile
+
+from civgrid.config import get_settings
+from civgrid.errors import Invalid
+
+# attribute[code] or attribute[code][] (a multi-value list answers once per value).
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,40})\](?:\[\])?$")
+MAX_PAGE_SIZE = 1000
+DEFAULT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A POST requests body, as sent. Names (first_name, last_name) are read and dropped."""
+
+    api_key: str
+    service_code: str
+    description: str
+    lat: str = ""
+    long: str = ""
+    address_string: str = ""
+    address_id: str = ""
+    email: str = ""
+    phone: str = ""
+    media_url: str = ""
+    media: UploadFile | None = None
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def submission_from_form(form: FormData) -> Submission:
+    """Read the spec's fields from a form-encoded or multipart body."""
+    attributes: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        match = _ATTRIBUTE.match(key)
+        if match and isinstance(value, str) and value.strip():
+            attributes.setdefault(match.group(1), []).append(value.strip())
+    media = form.get("media")
+    return Submission(
+        api_key=_field(form, "api_key"),
+        service_code=_field(form, "service_code"),
+        description=_field(form, "description"),
+        lat=_field(form, "lat"),
+        long=_field(form, "long"),
+        address_string=_field(form, "address_string"),
+        address_id=_field(form, "address_id"),
+        email=_field(form, "email"),
+        phone=_field(form, "phone"),
+        media_url=_field(form, "media_url"),
+        media=media if isinstance(media, UploadFile) else None,
+        attributes=attributes,
+    )
+
+
+def parse_w3c(value: str, name: str) -> datetime:
+    """A W3C datetime (``2026-03-01T00:00:00Z``); without an offset it is local time."""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{name} must be a W3C datetime such as 2026-03-01T00:00:00+08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=get_settings().tz)
+    return moment
+
+
+def _codes(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """GET requests filters. Without ids or dates: the last 90 days, at most 1,000 requests."""
+
+    ids: list[str]
+    service_codes: list[str]
+    statuses: list[str]
+    start: datetime | None
+    end: datetime | None
+    page: int
+    page_size: int
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        service_request_id: str = "",
+        service_code: str = "",
+        start_date: str = "",
+        end_date: str = "",
+        status: str = "",
+        page: str = "",
+        page_size: str = "",
+        now: datetime,
+    ) -> RequestQuery:
+        statuses = [s.lower() for s in _codes(status)]
+        unknown = sorted(set(statuses) - {"open", "closed"})
+        if unknown:
+            raise Invalid(f"status must be open or closed, not {', '.join(unknown)}")
+        start = parse_w3c(start_date, "start_date") if start_date else None
+        end = parse_w3c(end_date, "end_date") if end_date else None
+        if start is not None and end is not None and start > end:
+            raise Invalid("start_date is after end_date")
+        ids = _codes(service_request_id)
+        if not ids and start is None:
+            start = (end or now) - timedelta(days=DEFAULT_DAYS)
+        return cls(
+            ids=ids,
+            service_codes=_codes(service_code),
+            statuses=statuses,
+            start=start,
+            end=end,
+            page=_positive(page, "page", 1),
+            page_size=min(_positive(page_size, "page_size", MAX_PAGE_SIZE), MAX_PAGE_SIZE),
+        )
+
+
+def _positive(value: str, name: str, default: int) -> int:
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise Invalid(f"{name} must be a positive whole number")
+    return int(value)

@@ -1,0 +1,291 @@
+"""Queries behind the GeoReport documents: services, definitions, clients, requests."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from civgrid.auth import scope
+from civgrid.auth.models import Role
+from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
+from civgrid.cases.public import mask_personal, public_status
+from civgrid.cases.transitions import CaseState
+from civgrid.catalogue.models import Category, Stage
+from civgrid.departments.models import Department
+from civgrid.errors import Forbidden, Invalid, NotFound
+from civgrid.open311.formats import w3c
+from civgrid.open311.models import (
+    ApiClient,
+    AttributeType,
+    RequestToken,
+    ServiceAttribute,
+)
+from civgrid.open311.schemas import RequestQuery
+
+scope.register(ApiClient, roles={"view": {Role.ADMIN}, "change": {Role.ADMIN}})
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+OPEN_STATES = [s for s in CaseState if s.is_open]
+CLOSED_STATES = [s for s in CaseState if not s.is_open]
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def _offered() -> Select[Category]:
+    # Complaints about grid staff go through the supervision channel, never a public API.
+    return select(Category).where(Category.is_active, Category.is_staff_complaint.is_(False))
+
+
+def list_services(db: Session) -> Sequence[Category]:
+    """Every category an outside system may report, by code."""
+    return db.scalars(_offered().order_by(Category.code)).all()
+
+
+def get_service(db: Session, service_code: str) -> Category:
+    """One offered category by its code (404 otherwise)."""
+    found = db.scalar(_offered().where(Category.code == service_code))
+    if found is None:
+        raise NotFound(f"service_code {service_code} not found")
+    return found
+
+
+def attributes_of(db: Session, service_code: str) -> Sequence[ServiceAttribute]:
+    """The service's attributes in the order they are asked."""
+    query = select(ServiceAttribute).where(ServiceAttribute.service_code == service_code)
+    return db.scalars(query.order_by(ServiceAttribute.order, ServiceAttribute.id)).all()
+
+
+def codes_with_attributes(db: Session) -> set[str]:
+    return set(db.scalars(select(ServiceAttribute.service_code).distinct()))
+
+
+def _keywords(category: Category) -> str:
+    words = [category.name_zh, *category.keywords.split()]
+    return ",".join(dict.fromkeys(w.strip(",") for w in words if w.strip(",")))
+
+
+def service_doc(category: Category, *, metadata: bool) -> dict[str, Any]:
+    """One entry of GET services."""
+    return {
+        "service_code": category.code,
+        "service_name": category.name("en"),
+        "description": f"{category.name_zh} ({category.kind.label_en})",
+        "metadata": metadata,
+        "type": "realtime",
+        "keywords": _keywords(category),
+        "group": category.major_name_en or category.major_name_zh,
+    }
+
+
+def definition_doc(category: Category, attributes: Iterable[ServiceAttribute]) -> dict[str, Any]:
+    """GET services/{code}: the service's attributes."""
+    return {
+        "service_code": category.code,
+        "attributes": [
+            {
+                "variable": a.variable,
+                "code": a.code,
+                "datatype": a.datatype,
+                "required": a.required,
+                "datatype_description": a.datatype_description,
+                "order": a.order,
+                "description": a.description,
+                "values": [{"key": v["key"], "name": v["name"]} for v in a.values],
+            }
+            for a in attributes
+        ],
+    }
+
+
+def check_answers(
+    attributes: Sequence[ServiceAttribute], given: dict[str, list[str]]
+) -> list[tuple[str, str]]:
+    """(code, value) rows for the answers; :class:`Invalid` if a required one is missing or bad.
+
+    Answers to codes the service does not ask are ignored, as the spec allows.
+    """
+    rows: list[tuple[str, str]] = []
+    for attr in attributes:
+        values = given.get(attr.code, [])
+        if not attr.variable:
+            continue
+        if not values:
+            if attr.required:
+                raise Invalid(f"attribute[{attr.code}] is required: {attr.description}")
+            continue
+        if attr.datatype != AttributeType.MULTI and len(values) > 1:
+            raise Invalid(f"attribute[{attr.code}] takes one value")
+        for value in values:
+            _check_value(attr, value)
+            rows.append((attr.code, value))
+    return rows
+
+
+def _check_value(attr: ServiceAttribute, value: str) -> None:
+    if attr.datatype in (AttributeType.SINGLE, AttributeType.MULTI):
+        keys = [str(v["key"]) for v in attr.values]
+        if value not in keys:
+            raise Invalid(f"attribute[{attr.code}] must be one of: {', '.join(keys)}")
+    elif attr.datatype == AttributeType.NUMBER:
+        try:
+            float(value)
+        except ValueError:
+            raise Invalid(f"attribute[{attr.code}] must be a number") from None
+    elif attr.datatype == AttributeType.DATETIME:
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise Invalid(f"attribute[{attr.code}] must be a W3C datetime") from None
+    if len(value) > 2000:
+        raise Invalid(f"attribute[{attr.code}] is longer than 2000 characters")
+
+
+# --- clients and tokens ----------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an API key (keys are long random strings, so SHA-256 suffices)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def client_for_key(db: Session, key: str) -> ApiClient:
+    """The active client holding ``key``; 403 for a missing, unknown or revoked key."""
+    if not key:
+        raise Forbidden("api_key is required")
+    client = db.scalar(select(ApiClient).where(ApiClient.key_sha256 == hash_key(key)))
+    if client is None or client.revoked_at is not None:
+        raise Forbidden("api_key is not valid")
+    return client
+
+
+def list_clients(db: Session) -> Sequence[ApiClient]:
+    return db.scalars(select(ApiClient).order_by(ApiClient.name)).all()
+
+
+def get_client(db: Session, client_id: int) -> ApiClient:
+    client = db.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"client {client_id} not found")
+    return client
+
+
+def case_for_token(db: Session, token: str) -> Case:
+    """The case a request token stands for (404 if unknown)."""
+    query = select(Case).join(RequestToken, RequestToken.case_id == Case.id)
+    case = db.scalar(query.where(RequestToken.token == token))
+    if case is None:
+        raise NotFound(f"token {token} not found")
+    return case
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def _public_cases() -> Select[Case]:
+    return (
+        select(Case)
+        .join(Category, Category.id == Case.category_id)
+        .where(Category.is_staff_complaint.is_(False))
+    )
+
+
+def get_request(db: Session, service_request_id: str) -> Case:
+    """One publicly visible case by its number (404 otherwise)."""
+    case = db.scalar(_public_cases().where(Case.number == service_request_id))
+    if case is None:
+        raise NotFound(f"service_request_id {service_request_id} not found")
+    return case
+
+
+def find_requests(db: Session, query: RequestQuery) -> Sequence[Case]:
+    """GET requests: ids override every other filter, as the spec says; newest first."""
+    stmt = _public_cases()
+    if query.ids:
+        stmt = stmt.where(Case.number.in_(query.ids))
+    else:
+        if query.service_codes:
+            stmt = stmt.where(Category.code.in_(query.service_codes))
+        if query.statuses and set(query.statuses) != {"open", "closed"}:
+            states = OPEN_STATES if query.statuses == ["open"] else CLOSED_STATES
+            stmt = stmt.where(Case.state.in_(states))
+        if query.start is not None:
+            stmt = stmt.where(Case.reported_at >= query.start)
+        if query.end is not None:
+            stmt = stmt.where(Case.reported_at <= query.end)
+    stmt = stmt.order_by(Case.reported_at.desc(), Case.id.desc())
+    offset = (query.page - 1) * query.page_size
+    return db.scalars(stmt.offset(offset).limit(query.page_size)).all()
+
+
+def public_photos(db: Session, case_ids: Sequence[int]) -> dict[int, CaseAttachment]:
+    """Each case's first reporter photo (the one GET requests links to)."""
+    if not case_ids:
+        return {}
+    rows = db.scalars(
+        select(CaseAttachment)
+        .where(CaseAttachment.case_id.in_(case_ids), CaseAttachment.kind == AttachmentKind.BEFORE)
+        .order_by(CaseAttachment.id)
+    )
+    found: dict[int, CaseAttachment] = {}
+    for att in rows:
+        found.setdefault(att.case_id, att)
+    return found
+
+
+def public_photo(db: Session, attachment_id: int) -> CaseAttachment:
+    """An attachment GET requests links to: a case's first reporter photo, public case only."""
+    att = db.get(CaseAttachment, attachment_id)
+    visible = att is not None and db.scalar(
+        _public_cases().where(Case.id == att.case_id).with_only_columns(Case.id)
+    )
+    if att is None or not visible or public_photos(db, [att.case_id]).get(att.case_id) != att:
+        raise NotFound(f"media {attachment_id} not found")
+    return att
+
+
+def request_docs(db: Session, cases: Sequence[Case], media_base: str) -> list[dict[str, Any]]:
+    """GET requests entries for ``cases``: three queries whatever their number."""
+    categories = {c.id: c for c in _by_id(db, Category, {c.category_id for c in cases})}
+    dept_codes = {c.department_code for c in cases if c.department_code}
+    departments: dict[str, Department] = {}
+    if dept_codes:
+        rows = db.scalars(select(Department).where(Department.code.in_(dept_codes)))
+        departments.update({d.code: d for d in rows})
+    photos = public_photos(db, [c.id for c in cases])
+    docs = []
+    for case in cases:
+        category = categories[case.category_id]
+        dept = departments.get(case.department_code or "")
+        photo = photos.get(case.id)
+        docs.append(
+            {
+                "service_request_id": case.number,
+                "status": public_status(case.state),
+                "status_notes": mask_personal(case.outcome_note) or None,
+                "service_name": category.name("en"),
+                "service_code": category.code,
+                "description": mask_personal(case.description),
+                "agency_responsible": (dept.name_en or dept.name_zh) if dept else None,
+                "service_notice": None,
+                "requested_datetime": w3c(case.reported_at),
+                "updated_datetime": w3c(case.updated_at),
+                "expected_datetime": w3c(case.due_at) if case.stage == Stage.HANDLE else None,
+                "address": mask_personal(case.address) or None,
+                "address_id": None,
+                "zipcode": None,
+                "lat": case.lat,
+                "long": case.lon,
+                "media_url": f"{media_base}/{photo.id}" if photo else None,
+            }
+        )
+    return docs
+
+
+def _by_id(db: Session, model: Any, ids: set[int]) -> Sequence[Any]:
+    return db.scalars(select(model).where(model.id.in_(ids))).all() if ids else []
