@@ -150,7 +150,15 @@ def o311(db: Session, client: TestClient) -> Open311World:
         name_zh="乱堆乱放",
         name_en="Rubbish dumped",
     )
-    db.add_all([cover, plain])
+    complaint = Category(
+        code="G17001",
+        kind=CategoryKind.SERVICE_ITEM,
+        major_code="G17",
+        major_name_zh="监督投诉",
+        name_zh="网格员服务投诉",
+        is_staff_complaint=True,
+    )
+    db.add_all([cover, plain, complaint])
     db.commit()
     from civgrid.catalogue.actions import add_routing_rule
 
