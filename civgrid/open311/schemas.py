@@ -13,6 +13,7 @@ from civgrid.errors import Invalid
 
 # attribute[code] or attribute[code][] (a multi-value list answers once per value).
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,40})\](?:\[\])?$")
+_SPACED_OFFSET = re.compile(r" (\d\d:?\d\d)$")
 MAX_PAGE_SIZE = 1000
 DEFAULT_DAYS = 90
 
@@ -66,8 +67,10 @@ def submission_from_form(form: FormData) -> Submission:
 
 def parse_w3c(value: str, name: str) -> datetime:
     """A W3C datetime (``2026-03-01T00:00:00Z``); without an offset it is local time."""
+    # An unencoded "+" in a query string arrives as a space: take it back.
+    value = _SPACED_OFFSET.sub(r"+\1", value.strip())
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Invalid(f"{name} must be a W3C datetime such as 2026-03-01T00:00:00+08:00") from None
     if moment.tzinfo is None:
