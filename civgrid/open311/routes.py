@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -23,7 +22,13 @@ from civgrid.errors import CivgridError, NotFound
 from civgrid.open311 import actions, service
 from civgrid.open311.formats import FORMATS, error_response, format_of_path, respond
 from civgrid.open311.models import ApiClient
-from civgrid.open311.schemas import RequestQuery, submission_from_form
+from civgrid.open311.schemas import (
+    ClientIn,
+    ClientIssued,
+    ClientOut,
+    RequestQuery,
+    submission_from_form,
+)
 
 # Where the spec's status differs from ours: a bad argument is 400, a bad key 403.
 SPEC_STATUS = {401: 403, 422: 400}
@@ -117,7 +122,15 @@ async def create_request(fmt: str, request: Request, db: DB) -> Response:
         actions.submit_request, db, submission, client=client, media=media
     )
     case = service.case_for_token(db, token.token)
-    doc = [{"service_request_id": case.number, "service_notice": None, "account_id": None}]
+    # Realtime, so the id is there at once; the token is given too, for GET tokens.
+    doc = [
+        {
+            "service_request_id": case.number,
+            "token": token.token,
+            "service_notice": None,
+            "account_id": None,
+        }
+    ]
     return respond(fmt, "service_requests", doc)
 
 
@@ -187,25 +200,6 @@ def media(attachment_id: int, db: DB) -> Response:
 
 admin = APIRouter(prefix="/api/v1/open311", tags=["open311"])
 Staff = Annotated[User, Depends(current_user)]
-
-
-class ClientIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-
-
-class ClientOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    key_hint: str
-    created_at: Any
-    revoked_at: Any | None
-    last_used_at: Any | None
-
-
-class ClientIssued(ClientOut):
-    api_key: str = Field(description="Shown once: only its hash is stored")
 
 
 @admin.get("/clients", response_model=list[ClientOut])

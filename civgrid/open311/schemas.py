@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData, UploadFile
 
 from civgrid.config import get_settings
@@ -135,3 +136,22 @@ def _positive(value: str, name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise Invalid(f"{name} must be a positive whole number")
     return int(value)
+
+
+class ClientIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ClientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    key_hint: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ClientIssued(ClientOut):
+    api_key: str = Field(description="Shown once: only its hash is stored")

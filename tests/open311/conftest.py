@@ -45,7 +45,7 @@ ATTRIBUTE_FIELDS = {
     "values",
 }
 VALUE_FIELDS = {"key", "name"}
-POST_FIELDS = {"service_request_id", "service_notice", "account_id"}
+POST_FIELDS = {"service_request_id", "token", "service_notice", "account_id"}
 TOKEN_FIELDS = {"service_request_id", "token"}
 REQUEST_FIELDS = {
     "service_request_id",

@@ -97,16 +97,17 @@ def test_post_and_token_shapes(o311: Open311World, fmt: str) -> None:
     if fmt == "json":
         (doc,) = r.json()
         assert set(doc) == POST_FIELDS and isinstance(doc["service_request_id"], str)
-        sid = doc["service_request_id"]
+        sid, token = doc["service_request_id"], doc["token"]
     else:
         root = xml_of(r.content)
         assert root.tag == "service_requests"
         (req,) = root.findall("request")
         assert children(req) == POST_FIELDS
         sid = req.findtext("service_request_id") or ""
+        token = req.findtext("token") or ""
     from civgrid.open311.models import RequestToken
 
-    token = o311.db.query(RequestToken).one().token
+    assert o311.db.query(RequestToken).one().token == token
     r = o311.client.get(f"{BASE}/tokens/{token}.{fmt}")
     assert r.status_code == 200
     if fmt == "json":
