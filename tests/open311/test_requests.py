@@ -175,3 +175,29 @@ def test_client_use_is_recorded_and_key_stored_hashed(o311: Open311World) -> Non
     assert client.key_hint == o311.api_key[:6]
     audit = o311.db.scalars(select(AuditEvent).where(AuditEvent.action.startswith("open311")))
     assert [a.action for a in audit] == ["open311.client.issue"]
+
+
+def test_list_query_count_does_not_grow_with_rows(o311: Open311World) -> None:
+    from sqlalchemy import event
+
+    def queries() -> int:
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        bind = o311.db.get_bind()
+        event.listen(bind, "before_cursor_execute", count)
+        try:
+            r = o311.client.get(f"{BASE}/requests.json")
+        finally:
+            event.remove(bind, "before_cursor_execute", count)
+        assert r.status_code == 200
+        return len(seen)
+
+    o311.post(files={"media": ("p.jpg", jpeg_with_exif(), "image/jpeg")})
+    few = queries()
+    for _ in range(4):
+        o311.post(files={"media": ("p.jpg", jpeg_with_exif(), "image/jpeg")})
+    assert len(o311.client.get(f"{BASE}/requests.json").json()) == 5
+    assert queries() == few
