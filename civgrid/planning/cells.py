@@ -107,6 +107,8 @@ def _adjacency(
     vor = Voronoi(points, qhull_options="Qbb Qc Qz QJ" if _degenerate(points) else "Qbb Qc Qz")
     rp = vor.ridge_points
     rv = np.array([v if len(v) == 2 else v[:2] for v in vor.ridge_vertices])
+    real = (rp < len(points)).all(axis=1)  # Qz adds a point at infinity: not a generator
+    rp, rv = rp[real], rv[real]
     a, b = labels[rp[:, 0]], labels[rp[:, 1]]
     cross = a != b
     rp, rv, a, b = rp[cross], rv[cross], a[cross], b[cross]

@@ -149,7 +149,7 @@ def divide_village(
     tick("partition", 0.5)
     assignment, notes = _assign(nodes, graph.adjacency, band)
     tick("grids", 0.8)
-    polys = grid_polygons(prep.village, nodes, node_geoms, graph, assignment)
+    polys, assignment = grid_polygons(prep.village, nodes, node_geoms, graph, assignment)
     grids = proposed_grids(
         boundary, prep.frame, polys, nodes, assignment, units, village_code, digits, kind
     )
@@ -277,8 +277,11 @@ def grid_polygons(
     node_geoms: list[BaseGeometry],
     graph: cellmod.CellGraph,
     assignment: np.ndarray,
-) -> list[BaseGeometry]:
-    """Union the cells per grid (metric) and give each protected site whole to its grid."""
+) -> tuple[list[BaseGeometry], np.ndarray]:
+    """Union the cells per grid (metric) and give each protected site whole to its grid.
+
+    Returns the polygons and the node assignment, which changes where a stray piece of a grid
+    goes to its neighbour together with the nodes inside it."""
     cell_grid = assignment[graph.label]
     polys = []
     for g in range(int(assignment.max()) + 1):
@@ -292,18 +295,22 @@ def grid_polygons(
             site = node_geoms[i].intersection(village)
             g = int(assignment[i])
             polys = [p.union(site) if j == g else p.difference(site) for j, p in enumerate(polys)]
-    polys = _absorb_fragments([_clean(p) for p in polys])
+    reps = shapely.point_on_surface(np.asarray(node_geoms, dtype=object))
+    polys, assignment = _absorb_fragments([_clean(p) for p in polys], reps, assignment.copy())
     # Voronoi unions carry centimetre-short edges that turn into self-intersections after a
     # WGS84 round trip; a coverage simplification removes them without opening gaps.
     simple = shapely.coverage_simplify(
         np.asarray(polys, dtype=object), 0.05, simplify_boundary=False
     )
-    return [_clean(p) for p in simple]
+    return [_clean(p) for p in simple], assignment
 
 
-def _absorb_fragments(polys: list[BaseGeometry]) -> list[BaseGeometry]:
-    """Give stray pieces of a grid (Voronoi fragments cut off by the village outline) to the
-    grid they share the longest edge with, so every grid is one polygon and tiling stays exact.
+def _absorb_fragments(
+    polys: list[BaseGeometry], reps: np.ndarray, assignment: np.ndarray
+) -> tuple[list[BaseGeometry], np.ndarray]:
+    """Give stray pieces of a grid (Voronoi fragments cut off by the village outline or by a
+    protected site) to the grid they share the longest edge with, and the nodes inside them
+    too, so every grid is one polygon holding its own units and tiling stays exact.
     """
     tree = shapely.STRtree(polys)
     for g in range(len(polys)):
@@ -324,8 +331,10 @@ def _absorb_fragments(polys: list[BaseGeometry]) -> list[BaseGeometry]:
                 continue
             else:
                 polys[best] = _clean(polys[best].union(frag))
+                moved = (assignment == g) & shapely.covers(frag, reps)
+                assignment[moved] = best
         polys[g] = keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
-    return polys
+    return polys, assignment
 
 
 def _fit(boundary: BaseGeometry, grids: list[BaseGeometry]) -> list[BaseGeometry]:

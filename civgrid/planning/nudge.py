@@ -48,7 +48,7 @@ def regroup(
         _move(prep.nodes, group, adjacency, by_id, index, move)
     _fill_empty(group, adjacency)
     _check_contiguous(group, adjacency, codes)
-    polys = grid_polygons(prep.village, prep.nodes, prep.node_geoms, prep.graph, group)
+    polys, group = grid_polygons(prep.village, prep.nodes, prep.node_geoms, prep.graph, group)
     grids = proposed_grids(
         boundary, prep.frame, polys, prep.nodes, group, units, village_code, digits, kind
     )

@@ -3,6 +3,7 @@ every grid outside the band explained."""
 
 from __future__ import annotations
 
+import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,3 +60,20 @@ def test_random_villages_are_tiled_contiguously_with_sites_whole(
     for g in p.grids:
         if g.kind == "exclusive" or not BAND[0] <= g.households <= BAND[1]:
             assert g.code in explained or any(e.reason == "no_whole_count" for e in p.explanations)
+
+
+@pytest.mark.parametrize(
+    ("points", "shape", "with_site"),
+    [
+        # a unit just beside the site, cut off from its grid's other unit by the site
+        ([(5.0, 5.0, 2), (5.0, 45.0, 77), (111.0, 77.0, 78), (111.0, 154.0, 44)], 1, True),
+        # three buildings in one straight row (Qhull's point at infinity)
+        ([(5.0, 5.0, 0), (5.0, 6.0, 0), (5.0, 7.0, 0)], 0, False),
+    ],
+)
+def test_cases_hypothesis_found(
+    points: list[tuple[float, float, int]], shape: int, with_site: bool
+) -> None:
+    test_random_villages_are_tiled_contiguously_with_sites_whole.hypothesis.inner_test(  # type: ignore[attr-defined]
+        points=points, shape=shape, with_site=with_site
+    )
