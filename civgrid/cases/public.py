@@ -8,9 +8,21 @@ staff are the EXIF-free renditions made by :mod:`civgrid.cases.attachments`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
 
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
 from civgrid.cases.transitions import CaseState
-from civgrid.errors import Invalid
+from civgrid.catalogue.models import Category
+from civgrid.departments.models import Department
+from civgrid.errors import Invalid, NotFound
+
+T = TypeVar("T")
 
 MAX_PUBLIC_DESCRIPTION = 4000
 
@@ -66,3 +78,111 @@ def check_public_description(text: str | None) -> str:
 def public_status(state: CaseState) -> str:
     """``open`` or ``closed``: the status the board and Open311 show."""
     return "open" if state.is_open else "closed"
+
+
+# --- which cases and photos the public sees ---------------------------------------------------
+
+# The board lists a case once the command center registered it (立案): a raw report may still
+# be abuse, and rejected, voided or merged reports are not outcomes.
+NOT_ON_BOARD = (CaseState.REPORTED, CaseState.REJECTED, CaseState.VOIDED, CaseState.MERGED)
+
+
+def public_cases() -> Select[Case]:
+    """Cases the public may see (board, portal, Open311): no staff complaints or private matters."""
+    return (
+        select(Case)
+        .join(Category, Category.id == Case.category_id)
+        .where(Category.is_staff_complaint.is_(False), Category.is_private.is_(False))
+    )
+
+
+def board_cases() -> Select[Case]:
+    """Public cases that the board lists: registered or later, not rejected, voided or merged."""
+    return public_cases().where(Case.state.notin_(NOT_ON_BOARD))
+
+
+def get_public_case(db: Session, number: str) -> Case:
+    """One case the public may see, by number (404 for missing and non-public cases alike)."""
+    case = db.scalar(public_cases().where(Case.number == number))
+    if case is None:
+        raise NotFound(f"case {number} not found")
+    return case
+
+
+def public_attachment(db: Session, attachment_id: int) -> CaseAttachment:
+    """A photo of a publicly visible case (only its EXIF-free renditions are ever served)."""
+    att = db.get(CaseAttachment, attachment_id)
+    visible = att is not None and db.scalar(
+        public_cases().where(Case.id == att.case_id).with_only_columns(Case.id)
+    )
+    if att is None or not visible:
+        raise NotFound(f"photo {attachment_id} not found")
+    return att
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    """A case as residents see it: masked text, no reporter, EXIF-free photo ids."""
+
+    number: str
+    state: CaseState
+    category: Category
+    grid_code: str | None
+    division_code: str
+    lon: float
+    lat: float
+    description: str
+    outcome: str
+    department: Department | None
+    reported_at: datetime
+    closed_at: datetime | None
+    rating: int | None
+    before: list[int] = field(default_factory=list)  # attachment ids, oldest first
+    after: list[int] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return public_status(self.state)
+
+
+def public_views(db: Session, cases: Sequence[Case]) -> list[PublicCase]:
+    """The public view of ``cases``, in order: three queries whatever their number."""
+    ids = [c.id for c in cases]
+    categories = {c.id: c for c in _load(db, Category, Category.id, {c.category_id for c in cases})}
+    depts = {c.department_code for c in cases if c.department_code}
+    departments = {d.code: d for d in _load(db, Department, Department.code, depts)}
+    photos: dict[tuple[int, AttachmentKind], list[int]] = {}
+    if ids:
+        rows = db.execute(
+            select(CaseAttachment.case_id, CaseAttachment.kind, CaseAttachment.id)
+            .where(CaseAttachment.case_id.in_(ids))
+            .order_by(CaseAttachment.id)
+        )
+        for case_id, kind, att_id in rows:
+            photos.setdefault((case_id, kind), []).append(att_id)
+    return [
+        PublicCase(
+            number=c.number,
+            state=c.state,
+            category=categories[c.category_id],
+            grid_code=c.grid_code,
+            division_code=c.division_code,
+            lon=c.lon,
+            lat=c.lat,
+            description=mask_personal(c.description),
+            outcome=mask_personal(c.outcome_note),
+            department=departments.get(c.department_code or ""),
+            reported_at=c.reported_at,
+            closed_at=c.closed_at,
+            rating=c.rating,
+            before=photos.get((c.id, AttachmentKind.BEFORE), []),
+            after=photos.get((c.id, AttachmentKind.AFTER), []),
+        )
+        for c in cases
+    ]
+
+
+def _load(db: Session, model: type[T], key: Any, values: set[Any]) -> Sequence[T]:
+    if not values:
+        return []
+    return db.scalars(select(model).where(key.in_(values))).all()

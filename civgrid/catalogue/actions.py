@@ -123,9 +123,14 @@ def create_category(
 def update_category(
     db: Session, category: Category, *, actor: User, ip: str = "", **changes: object
 ) -> Category:
-    """Edit names or flags (published list, emergency, active) of a category."""
+    """Edit names or flags (published list, emergency, private, active) of a category."""
     _require_admin(actor)
-    allowed = {"name_zh", "name_en", "is_published", "is_major_emergency", "is_active", "keywords"}
+    allowed = {"name_zh", "name_en", "keywords"} | {
+        "is_published",
+        "is_major_emergency",
+        "is_private",
+        "is_active",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"cannot change {', '.join(sorted(unknown))}")

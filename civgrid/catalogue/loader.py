@@ -20,6 +20,9 @@ from civgrid.catalogue.models import Category, CategoryKind, Stage, TimeLimit
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "catalogue"
 STANDARD = "GB/T 47678.5-2026"
+# Service items about one person or household (health, civil affairs, labour, disputes, help,
+# complaints about staff): never published, whatever the case's outcome.
+PRIVATE_MAJORS = frozenset({"G05", "G06", "G13", "G15", "G16", "G17"})
 
 
 @dataclass
@@ -87,6 +90,7 @@ def _service_rows() -> list[dict[str, Any]]:
                     "keywords": f"{r['keywords']} {pinyin_keywords(r['name_zh'], r['keywords'])}",
                     "is_major_emergency": r["major_emergency"] == "1",
                     "is_staff_complaint": r["code"].startswith("G17"),
+                    "is_private": r["code"][:3] in PRIVATE_MAJORS,
                 }
             )
     return rows

@@ -48,6 +48,9 @@ class Category(Base):
     is_major_emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     # Complaints about grid staff go to the grid office, never to the person concerned.
     is_staff_complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A matter about a person or a household (a dispute, a request for help, unpaid wages):
+    # handled like any case, never listed on the public board or by Open311.
+    is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when an admin rewords the names or keywords: a reload of the data files keeps them.
     names_edited: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -23,6 +23,7 @@ class CategoryOut(BaseModel):
     is_published: bool
     is_major_emergency: bool
     is_staff_complaint: bool
+    is_private: bool
     is_active: bool
 
 
@@ -52,6 +53,7 @@ class CategoryPatch(BaseModel):
     keywords: str | None = Field(None, max_length=1000)
     is_published: bool | None = None
     is_major_emergency: bool | None = None
+    is_private: bool | None = Field(None, description="a personal matter: never published")
     is_active: bool | None = None
 
 

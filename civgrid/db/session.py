@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
+from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,3 +58,16 @@ def get_db() -> Iterator[Session]:
         yield db
     finally:
         db.close()
+
+
+def get_page_db(db: Session = Depends(get_db)) -> Iterator[Session]:
+    """The request's session, whose transaction ends before the response is sent (pages).
+
+    On SQLite every transaction holds the write lock (BEGIN IMMEDIATE) and the response is sent
+    on the event loop: a page that kept its transaction open until then could stall the server
+    while a browser loads thumbnails in parallel.
+    """
+    try:
+        yield db
+    finally:
+        db.rollback()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,7 +16,7 @@ from civgrid.cases import service as cases
 from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.cases.models import Case, CaseAttachment
 from civgrid.cases.transitions import CaseState
-from civgrid.db.session import get_db
+from civgrid.db.session import get_page_db
 from civgrid.desk import forms, service
 from civgrid.errors import CivgridError, Forbidden, NotFound
 from civgrid.web.i18n import N_
@@ -25,20 +25,7 @@ from civgrid.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _session(db: Session = Depends(get_db)) -> Iterator[Session]:
-    """The request's session, whose transaction ends before the response is sent.
-
-    On SQLite every transaction holds the write lock (BEGIN IMMEDIATE) and the response is sent
-    on the event loop: a page that kept its transaction open until then could stall the server
-    while a browser loads thumbnails in parallel.
-    """
-    try:
-        yield db
-    finally:
-        db.rollback()
-
-
-DB = Annotated[Session, Depends(_session, scope="function")]
+DB = Annotated[Session, Depends(get_page_db, scope="function")]
 Staff = Annotated[User, Depends(current_user)]
 
 

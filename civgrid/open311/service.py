@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from civgrid.auth import scope
 from civgrid.auth.models import Role
 from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
-from civgrid.cases.public import mask_personal, public_status
+from civgrid.cases.public import mask_personal, public_cases, public_status
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category, Stage
 from civgrid.departments.models import Department
@@ -187,17 +187,9 @@ def case_for_token(db: Session, token: str) -> Case:
 # --- requests --------------------------------------------------------------------------------
 
 
-def _public_cases() -> Select[Case]:
-    return (
-        select(Case)
-        .join(Category, Category.id == Case.category_id)
-        .where(Category.is_staff_complaint.is_(False))
-    )
-
-
 def get_request(db: Session, service_request_id: str) -> Case:
     """One publicly visible case by its number (404 otherwise)."""
-    case = db.scalar(_public_cases().where(Case.number == service_request_id))
+    case = db.scalar(public_cases().where(Case.number == service_request_id))
     if case is None:
         raise NotFound(f"service_request_id {service_request_id} not found")
     return case
@@ -205,7 +197,7 @@ def get_request(db: Session, service_request_id: str) -> Case:
 
 def find_requests(db: Session, query: RequestQuery) -> Sequence[Case]:
     """GET requests: ids override every other filter, as the spec says; newest first."""
-    stmt = _public_cases()
+    stmt = public_cases()
     if query.ids:
         stmt = stmt.where(Case.number.in_(query.ids))
     else:
@@ -242,7 +234,7 @@ def public_photo(db: Session, attachment_id: int) -> CaseAttachment:
     """An attachment GET requests links to: a case's first reporter photo, public case only."""
     att = db.get(CaseAttachment, attachment_id)
     visible = att is not None and db.scalar(
-        _public_cases().where(Case.id == att.case_id).with_only_columns(Case.id)
+        public_cases().where(Case.id == att.case_id).with_only_columns(Case.id)
     )
     if att is None or not visible or public_photos(db, [att.case_id]).get(att.case_id) != att:
         raise NotFound(f"media {attachment_id} not found")

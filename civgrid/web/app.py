@@ -128,6 +128,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.grids import routes as grid_routes
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
+    from civgrid.portal import routes as portal_routes
 
     return [
         base,
@@ -148,4 +149,5 @@ def _routers() -> list[APIRouter]:
         planning_routes.pages,
         open311_routes.router,
         open311_routes.admin,
+        portal_routes.router,
     ]
