@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     sweep_in_process: bool = True
     duplicate_radius_m: float = Field(50.0, gt=0)
     duplicate_window_hours: float = Field(72.0, gt=0)
+    # Resident portal anti-abuse: submissions per address per hour, per contact per day.
+    portal_max_per_ip_hour: int = Field(10, ge=1)
+    portal_max_per_contact_day: int = Field(5, ge=1)
 
     @field_validator("work_periods")
     @classmethod

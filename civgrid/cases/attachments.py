@@ -12,6 +12,7 @@ import io
 import os
 import tempfile
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
-from civgrid.cases.engine import acting
+from civgrid.cases.engine import Step, acting
 from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
 from civgrid.cases.transitions import CaseAction
 from civgrid.choices import LabelledEnum
@@ -135,6 +136,33 @@ def rendition_file(att: CaseAttachment, rendition: Rendition) -> tuple[Path, str
     return path, content_type
 
 
+def add_photos(
+    step: Step, images: Sequence[CheckedImage], *, kind: AttachmentKind, filename: str = ""
+) -> list[CaseAttachment]:
+    """Store checked photos on the step's case, with one ATTACH event each."""
+    kind = AttachmentKind(kind)
+    added = []
+    for image in images:
+        store_image(image)
+        att = CaseAttachment(
+            case_id=step.case.id,
+            kind=kind,
+            sha256=image.sha256,
+            content_type=image.content_type,
+            size=len(image.data),
+            width=image.width,
+            height=image.height,
+            filename=Path(filename).name[:200],
+            uploaded_by_id=step.actor.id if step.actor else None,
+            uploaded_at=step.now,
+        )
+        step.db.add(att)
+        step.db.flush()
+        step.move(CaseAction.ATTACH, data={"kind": str(kind)}, attachment_ids=[att.id])
+        added.append(att)
+    return added
+
+
 def attach_photo(
     db: Session,
     case: Case,
@@ -146,22 +174,6 @@ def attach_photo(
 ) -> CaseAttachment:
     """Attach a before/after photo to a case (checked and stored before anything is written)."""
     image = check_image(data)
-    kind = AttachmentKind(kind)
     with acting(db, case, actor, "attach", CaseAction.ATTACH) as step:
-        store_image(image)
-        att = CaseAttachment(
-            case_id=case.id,
-            kind=kind,
-            sha256=image.sha256,
-            content_type=image.content_type,
-            size=len(data),
-            width=image.width,
-            height=image.height,
-            filename=Path(filename).name[:200],
-            uploaded_by_id=actor.id,
-            uploaded_at=step.now,
-        )
-        db.add(att)
-        db.flush()
-        step.move(CaseAction.ATTACH, data={"kind": str(kind)}, attachment_ids=[att.id])
+        (att,) = add_photos(step, [image], kind=kind, filename=filename)
     return att

@@ -63,6 +63,14 @@ scope.register(
 )
 
 
+# Complaints about grid staff go to the grid office: the grid's own staff never see them.
+COMPLAINT_BLIND = {Role.GRID_WORKER, Role.GRID_LEADER}
+
+
+def _staff_complaints() -> Select[Any]:
+    return select(Category.id).where(Category.is_staff_complaint)
+
+
 def covers(user: User, case: Case) -> bool:
     """Whether the case lies in the user's jurisdiction (territory or department)."""
     j = scope.Jurisdiction.of(user)
@@ -78,6 +86,8 @@ def authorize(db: Session, user: User | None, case: Case, action: str) -> None:
         if case.reporter_user_id != user.id:
             raise NotFound(f"case {case.number} not found")
         return
+    if user.role in COMPLAINT_BLIND and case.category_id in set(db.scalars(_staff_complaints())):
+        raise NotFound(f"case {case.number} not found")
     if covers(user, case):
         return
     j = scope.Jurisdiction.of(user)
@@ -95,6 +105,8 @@ def scoped(query: AnySelect, user: User | None, action: str = "view") -> AnySele
     if user is not None and user.role == Role.RESIDENT:
         scope.check_role(user, Case, action)
         return query.where(Case.reporter_user_id == user.id)
+    if user is not None and user.role in COMPLAINT_BLIND:
+        query = query.where(Case.category_id.notin_(_staff_complaints()))
     return cast(AnySelect, scope.restrict(cast("Select[Any]", query), user, action, Case))
 
 

@@ -66,6 +66,7 @@ class CaseAction(LabelledEnum):
     SUMMON = ("summon", "吹哨", "Summon departments")
     ACKNOWLEDGE = ("acknowledge", "报到", "Acknowledge summons")
     ATTACH = ("attach", "上传附件", "Attach photo")
+    SUPPLEMENT = ("supplement", "补充信息", "Reporter added information")
 
 
 S = CaseState
@@ -115,6 +116,8 @@ TRANSITIONS: dict[CaseAction, Transition] = {
     A.SUMMON: Transition(frozenset({S.REGISTERED, S.RETURNED}) | WORKING, None),
     A.ACKNOWLEDGE: Transition(OPEN, None),
     A.ATTACH: Transition(OPEN | {S.CLOSED}, None),
+    # The reporter adds information, or another resident says "the same problem here".
+    A.SUPPLEMENT: Transition(OPEN, None),
 }
 
 

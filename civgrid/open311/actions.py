@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,12 +13,11 @@ from civgrid.audit.actions import record
 from civgrid.auth import scope
 from civgrid.auth.models import User
 from civgrid.cases.actions.intake import Contact, report_case
-from civgrid.cases.attachments import CheckedImage, check_image, store_image
+from civgrid.cases.attachments import CheckedImage, add_photos, check_image
 from civgrid.cases.engine import acting
-from civgrid.cases.models import AttachmentKind, Case, CaseAttachment, CaseSource
+from civgrid.cases.models import AttachmentKind, Case, CaseSource
 from civgrid.cases.public import check_public_description, has_html
 from civgrid.cases.service import locate
-from civgrid.cases.transitions import CaseAction
 from civgrid.catalogue.models import Category
 from civgrid.config import get_settings
 from civgrid.db.base import utcnow
@@ -169,25 +167,6 @@ def _record_extras(db: Session, case: Case, client: ApiClient, checked: Checked)
         db.add_all(AttributeAnswer(case_id=case.id, code=c, value=v) for c, v in checked.answers)
         client.last_used_at = step.now
         if checked.image is not None:
-            image = checked.image
-            store_image(image)
-            att = CaseAttachment(
-                case_id=case.id,
-                kind=AttachmentKind.BEFORE,
-                sha256=image.sha256,
-                content_type=image.content_type,
-                size=len(image.data),
-                width=image.width,
-                height=image.height,
-                filename=Path(f"open311.{image.format.lower()}").name,
-                uploaded_by_id=None,
-                uploaded_at=step.now,
-            )
-            db.add(att)
-            db.flush()
-            step.move(
-                CaseAction.ATTACH,
-                data={"kind": "before", "client": client.name},
-                attachment_ids=[att.id],
-            )
+            name = f"open311.{checked.image.format.lower()}"
+            add_photos(step, [checked.image], kind=AttachmentKind.BEFORE, filename=name)
     return token

@@ -1,20 +1,346 @@
-"""Resident portal pages (mobile-first, no account): report, follow, add information, rate."""
+"""Resident portal pages (mobile-first, no account): report, follow, add information, rate.
+
+The browser keeps its receipts (case number → tracking code) in the signed session cookie, so
+a resident sees "my reports" without an account; the code also works on another device.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.cases.attachments import Rendition, rendition_file
-from civgrid.cases.public import public_attachment
+from civgrid.auth.deps import client_ip, verify_csrf
+from civgrid.cases.actions import Contact
+from civgrid.cases.attachments import CheckedImage, Rendition, rendition_file
+from civgrid.cases.models import Case
+from civgrid.cases.public import get_public_case, public_attachment, public_views
+from civgrid.cases.transitions import CaseState
+from civgrid.catalogue.service import search_categories
 from civgrid.db.session import get_page_db
-from civgrid.errors import NotFound
+from civgrid.desk.forms import read_photos, text
+from civgrid.errors import CivgridError, Invalid, NotFound
+from civgrid.grids.models import Grid
+from civgrid.portal import actions, service
+from civgrid.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 DB = Annotated[Session, Depends(get_page_db, scope="function")]
+CSRF = [Depends(verify_csrf)]
+RECEIPTS = "portal_receipts"  # session: {case number: tracking code}
+FOLLOWED = "portal_followed"  # session: [case number] of public cases joined or followed
+NEW_RECEIPT = "portal_new"  # session: the number whose code is shown once after submission
+KEEP = 20  # receipts and followed cases a browser remembers
+HONEYPOT = "website"  # a field people never see; bots fill it in
+
+
+def receipts(request: Request) -> dict[str, str]:
+    return dict(request.session.get(RECEIPTS) or {})
+
+
+def _remember(request: Request, number: str, key: str) -> None:
+    kept = receipts(request)
+    kept.pop(number, None)
+    kept[number] = key
+    request.session[RECEIPTS] = dict(list(kept.items())[-KEEP:])
+
+
+def _follow(request: Request, number: str) -> None:
+    kept = [n for n in request.session.get(FOLLOWED) or [] if n != number] + [number]
+    request.session[FOLLOWED] = kept[-KEEP:]
+
+
+def _contact(form: Any) -> Contact:
+    return Contact(phone=text(form, "phone") or None, email=text(form, "email") or None)
+
+
+def _coordinates(form: Any) -> tuple[float, float]:
+    try:
+        return float(text(form, "lon")), float(text(form, "lat"))
+    except ValueError:
+        raise Invalid(
+            "set the position (use my location, or pin it on the map)", field="lon"
+        ) from None
+
+
+async def _read_form(request: Request, db: Session) -> tuple[Any, list[CheckedImage]]:
+    """The posted form and its checked photos; refused at once if the honeypot is filled."""
+    db.rollback()  # no transaction (SQLite: no lock) while the upload is read
+    form = await request.form()
+    if text(form, HONEYPOT):
+        raise Invalid("the form could not be accepted; please reload the page and try again")
+    photos = [img for img, _name in await read_photos(form)]
+    return form, photos
+
+
+def _again(request: Request, template: str, form: Any, exc: CivgridError, **ctx: Any) -> Response:
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in ("csrf_token",)}
+    response = render(request, template, {"form": values, "error": exc, **ctx}, exc.status_code)
+    if hasattr(exc, "retry_after"):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+# --- home, report, complain -------------------------------------------------------------------
+
+
+@router.get("/portal")
+def home(request: Request, db: DB) -> Response:
+    """The resident's start page: report, complain, follow, and this browser's reports."""
+    mine = receipts(request)
+    numbers = list(reversed(list(mine))) + [
+        n for n in reversed(request.session.get(FOLLOWED) or []) if n not in mine
+    ]
+    views = service.views_by_number(db, numbers)
+    return render(request, "portal/home.html", {"nav": "portal", "views": views, "mine": mine})
+
+
+@router.get("/portal/report")
+def report_form(request: Request) -> Response:
+    return render(request, "portal/report.html", {"nav": "portal", "form": {}})
+
+
+@router.get("/portal/categories")
+def category_picker(
+    request: Request, db: DB, q: Annotated[str, Query(max_length=50)] = ""
+) -> Response:
+    """HTMX fragment: published categories matching Chinese, English, pinyin or keywords."""
+    found = search_categories(db, q.strip(), published_only=True, limit=15) if q.strip() else []
+    found = [c for c in found if not c.is_staff_complaint][:10]
+    return render(request, "desk/_categories.html", {"categories": found, "q": q})
+
+
+@router.get("/portal/nearby")
+def nearby(
+    request: Request,
+    db: DB,
+    category_id: Annotated[int, Query(ge=1)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+) -> Response:
+    """HTMX fragment: open reports of the same category nearby, to join instead of repeating."""
+    found = service.nearby_open(db, category_id, lon, lat)
+    return render(request, "portal/_nearby.html", {"nearby": found})
+
+
+@router.post("/portal/report", dependencies=CSRF)
+async def report_submit(request: Request, db: DB) -> Response:
+    """Take the resident's report; the receipt (number and code) is shown on the case page."""
+    try:
+        form, photos = await _read_form(request, db)
+
+        def submit() -> actions.Receipt:
+            try:
+                category_id = int(text(form, "category_id"))
+            except ValueError:
+                raise Invalid("choose a category from the list", field="category_id") from None
+            lon, lat = _coordinates(form)
+            return actions.submit_report(
+                db,
+                category_id=category_id,
+                lon=lon,
+                lat=lat,
+                description=text(form, "description"),
+                contact=_contact(form),
+                images=photos,
+                address=text(form, "address"),
+                ip=client_ip(request),
+            )
+
+        receipt = await _in_thread(db, submit)
+    except CivgridError as exc:
+        return _again(request, "portal/report.html", await request.form(), exc, nav="portal")
+    return _received(request, receipt)
+
+
+@router.get("/portal/complain")
+def complain_form(request: Request, db: DB, grid: str = "") -> Response:
+    ctx = {"form": {"grid": grid}, **_complain_ctx(db)}
+    return render(request, "portal/complain.html", ctx)
+
+
+def _complain_ctx(db: Session) -> dict[str, Any]:
+    grids = db.scalars(select(Grid).where(Grid.valid_to.is_(None)).order_by(Grid.code)).all()
+    return {"nav": "portal", "grids": grids}
+
+
+@router.post("/portal/complain", dependencies=CSRF)
+async def complain_submit(request: Request, db: DB) -> Response:
+    """A complaint about grid staff: to the grid office; the reporter is never shown to them."""
+    try:
+        form, _photos = await _read_form(request, db)
+        receipt = await _in_thread(
+            db,
+            lambda: actions.submit_complaint(
+                db,
+                grid_code=text(form, "grid"),
+                description=text(form, "description"),
+                contact=_contact(form),
+                ip=client_ip(request),
+            ),
+        )
+    except CivgridError as exc:
+        ctx = await run_in_threadpool(_complain_ctx, db)
+        return _again(request, "portal/complain.html", await request.form(), exc, **ctx)
+    return _received(request, receipt)
+
+
+async def _in_thread(db: Session, work: Callable[[], Any]) -> Any:
+    def run() -> Any:
+        try:
+            return work()
+        except BaseException:
+            db.rollback()
+            raise
+
+    return await run_in_threadpool(run)
+
+
+def _received(request: Request, receipt: actions.Receipt) -> Response:
+    _remember(request, receipt.number, receipt.key)
+    request.session[NEW_RECEIPT] = receipt.number
+    return RedirectResponse(f"/portal/cases/{receipt.number}", status_code=303)
+
+
+# --- following a case -------------------------------------------------------------------------
+
+
+def _case_for(request: Request, db: Session, number: str) -> tuple[Case, str]:
+    """The case and this browser's code for it ('' if none): a public case, or one of its own."""
+    key = receipts(request).get(number, "")
+    case = db.scalar(select(Case).where(Case.number == number))
+    if case is not None and key and service.receipt_matches(db, case, key):
+        return case, key
+    return get_public_case(db, number), ""
+
+
+@router.get("/portal/cases/{number}")
+def case_page(request: Request, number: str, db: DB) -> Response:
+    """A case as the public sees it; its reporter also adds information and rates it here."""
+    case, key = _case_for(request, db, number)
+    return _case_page(request, db, case, key)
+
+
+def _case_page(
+    request: Request,
+    db: Session,
+    case: Case,
+    key: str,
+    error: CivgridError | None = None,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    new = request.session.pop(NEW_RECEIPT, None) == case.number
+    ctx = {
+        "nav": "track",
+        "view": public_views(db, [case])[0],
+        "steps": service.public_timeline(db, case),
+        "is_reporter": bool(key),
+        "key": key if new else "",
+        "new": new,
+        "can_add": bool(key) and case.state.is_open,
+        "can_rate": bool(key) and case.state == CaseState.CLOSED,
+        "can_join": not key and case.state.is_open,
+        "is_public": service.is_public(db, case),
+        "followed": case.number in (request.session.get(FOLLOWED) or []),
+        "error": error,
+        "form": form or {},
+    }
+    return render(request, "portal/case.html", ctx, error.status_code if error else 200)
+
+
+@router.post("/portal/cases/{number}/add", dependencies=CSRF)
+async def add_information(request: Request, number: str, db: DB) -> Response:
+    """The reporter adds information or photos to an open report."""
+    return await _reporter_act(
+        request,
+        db,
+        number,
+        lambda case, key, form, photos: actions.add_information(
+            db, case, key=key, note=text(form, "note"), images=photos
+        ),
+    )
+
+
+@router.post("/portal/cases/{number}/rate", dependencies=CSRF)
+async def rate(request: Request, number: str, db: DB) -> Response:
+    """The reporter rates the closed case (1–5) with an optional comment."""
+
+    def run(case: Case, key: str, form: Any, _photos: list[CheckedImage]) -> Any:
+        try:
+            rating = int(text(form, "rating"))
+        except ValueError:
+            raise Invalid("choose a rating from 1 to 5", field="rating") from None
+        return actions.rate_report(db, case, key=key, rating=rating, comment=text(form, "comment"))
+
+    return await _reporter_act(request, db, number, run)
+
+
+async def _reporter_act(
+    request: Request,
+    db: Session,
+    number: str,
+    work: Callable[[Case, str, Any, list[CheckedImage]], Any],
+) -> Response:
+    key = receipts(request).get(number, "")
+    try:
+        form, photos = await _read_form(request, db)
+    except CivgridError as exc:
+        case, key = await run_in_threadpool(_case_for, request, db, number)
+        return _case_page(request, db, case, key, exc)
+
+    def act() -> None:
+        case = service.case_for_receipt(db, number, key)
+        work(case, key, form, photos)
+
+    try:
+        await _in_thread(db, act)
+    except NotFound:
+        raise
+    except CivgridError as exc:
+        case, key = await run_in_threadpool(_case_for, request, db, number)
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        return _case_page(request, db, case, key, exc, values)
+    return RedirectResponse(f"/portal/cases/{number}?done=1", status_code=303)
+
+
+@router.post("/portal/cases/{number}/join", dependencies=CSRF)
+async def join(request: Request, number: str, db: DB) -> Response:
+    """ "Me too": another resident has the same problem; this browser follows the case."""
+    form, _photos = await _read_form(request, db)
+    note = text(form, "note") or text(form, "description")
+    await _in_thread(db, lambda: actions.join_report(db, number, note=note))
+    _follow(request, number)
+    return RedirectResponse(f"/portal/cases/{number}?joined=1", status_code=303)
+
+
+@router.get("/portal/track")
+def track_form(request: Request) -> Response:
+    return render(request, "portal/track.html", {"nav": "track", "form": {}})
+
+
+@router.post("/portal/track", dependencies=CSRF)
+async def track(request: Request, db: DB) -> Response:
+    """Open a report by number (public cases) or number and tracking code (one's own)."""
+    form = await request.form()
+    number, key = text(form, "number").upper(), text(form, "code")
+    try:
+        if key:
+            await run_in_threadpool(service.case_for_receipt, db, number, key)
+            _remember(request, number, service.normalise_key(key))
+        else:
+            await run_in_threadpool(get_public_case, db, number)
+            _follow(request, number)
+    except CivgridError as exc:
+        return _again(request, "portal/track.html", form, exc, nav="track")
+    return RedirectResponse(f"/portal/cases/{number}", status_code=303)
+
+
+# --- photos -----------------------------------------------------------------------------------
 
 
 def _photo(db: Session, attachment_id: int, rendition: Rendition) -> Response:
@@ -22,9 +348,8 @@ def _photo(db: Session, attachment_id: int, rendition: Rendition) -> Response:
     path, content_type = rendition_file(att, rendition)
     if not path.exists():
         raise NotFound(f"photo {attachment_id} not found")
-    return FileResponse(
-        path, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"}
-    )
+    cache = {"Cache-Control": "public, max-age=86400"}
+    return FileResponse(path, media_type=content_type, headers=cache)
 
 
 @router.get("/portal/photos/{attachment_id}")

@@ -7,6 +7,7 @@ from civgrid.cases.actions.branches import (
     reopen_case,
     request_extension,
     resume_case,
+    supplement_case,
     suspend_case,
     void_case,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "self_handle_case",
     "start_case",
     "summon_departments",
+    "supplement_case",
     "suspend_case",
     "verify_case",
     "void_case",

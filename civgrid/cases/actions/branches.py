@@ -1,15 +1,18 @@
 """Branches off the main line: extension (延期), suspension (挂账), void (作废), reopen,
-escalation."""
+escalation, information added by the reporter (补充信息)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
 from civgrid.calendar.service import get_calendar
 from civgrid.cases import notify
+from civgrid.cases.attachments import CheckedImage, add_photos
 from civgrid.cases.engine import acting, open_clock, require_note
-from civgrid.cases.models import Case, CaseLevel
+from civgrid.cases.models import AttachmentKind, Case, CaseLevel
 from civgrid.cases.transitions import CaseAction
 from civgrid.errors import Conflict, Invalid
 
@@ -149,5 +152,39 @@ def escalate_case(
             message=f"案件 {case.number} 由{old_level.label_zh}上报{higher.label_zh}"
             + ("（超时自动升级）" if automatic else ""),
             urgent=automatic,
+        )
+    return case
+
+
+def supplement_case(
+    db: Session,
+    case: Case,
+    *,
+    actor: User | None,
+    note: str,
+    images: Sequence[CheckedImage] = (),
+    me_too: bool = False,
+    trusted: bool = False,
+) -> Case:
+    """The reporter adds information (补充信息), or another resident has the same problem.
+
+    ``actor`` None with ``trusted`` is the resident portal, after it checked the receipt key
+    (or, for ``me_too``, that the case is public). Whoever holds the case is told.
+    """
+    note = note.strip()[:2000]
+    if not note and not images and not me_too:
+        raise Invalid("write what you want to add, or add a photo", field="note")
+    with acting(db, case, actor, "view", CaseAction.SUPPLEMENT, trusted=trusted) as step:
+        ids = [a.id for a in add_photos(step, images, kind=AttachmentKind.BEFORE)]
+        step.move(CaseAction.SUPPLEMENT, note=note, data={"me_too": me_too}, attachment_ids=ids)
+        what = "又一位居民反映同一问题" if me_too else "上报人补充了信息"
+        to_department = case.department_code is not None
+        notify.queue(
+            db,
+            case,
+            "supplement",
+            recipient_kind="department" if to_department else "office",
+            recipient_ref=case.department_code or case.territory_code,
+            message=f"案件 {case.number}：{what}" + (f"：{note[:200]}" if note else ""),
         )
     return case

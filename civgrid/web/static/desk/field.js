@@ -9,6 +9,7 @@
     lon.value = lo.toFixed(6);
     lat.value = la.toFixed(6);
     status.textContent = (status.dataset[how] || "") + " " + lon.value + ", " + lat.value;
+    document.body.dispatchEvent(new CustomEvent("position-set"));  // e.g. the portal's nearby list
     if (map && window.L) {
       if (marker) { marker.setLatLng([la, lo]); } else { marker = L.marker([la, lo]).addTo(map); }
     }
@@ -38,7 +39,8 @@
     ]).then(function () {
       L.Icon.Default.imagePath = "/static/leaflet/images/";
       map = L.map(box, { attributionControl: false });
-      return fetch("/api/v1/grids", { credentials: "same-origin" }).then(function (r) { return r.json(); });
+      var url = box.dataset.grids || "/api/v1/grids";  // the portal reads the public outlines
+      return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });
     }).then(function (grids) {
       var layer = L.geoJSON(grids, { style: { color: "#0d3b66", weight: 1, fillColor: "#cfd8e3", fillOpacity: 0.35 } }).addTo(map);
       if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); } else { map.setView([23.0, 113.8], 13); }

@@ -1,0 +1,237 @@
+"""Portal queries: receipts, rate limits, nearby reports and the public timeline of a case."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civgrid.cases.actions import Contact
+from civgrid.cases.models import Case, CaseEvent
+from civgrid.cases.public import PublicCase, mask_personal, public_cases, public_views
+from civgrid.cases.service import find_duplicates
+from civgrid.cases.transitions import CaseAction, CaseState
+from civgrid.catalogue.models import Category, CategoryKind
+from civgrid.config import get_settings
+from civgrid.departments.models import Department
+from civgrid.errors import Invalid, NotFound, TooManyRequests
+from civgrid.portal.models import ReporterReceipt, SubmissionMark
+from civgrid.web.i18n import N_
+
+# A tracking code: 10 characters without look-alikes (0/O, 1/I/L), shown as "ABCDE-FGHJK".
+KEY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+KEY_LENGTH = 10
+
+
+def new_key() -> str:
+    """A fresh tracking code for a receipt (about 50 bits)."""
+    raw = "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalise_key(key: str) -> str:
+    """The code as typed, without spaces, dashes or case differences."""
+    return "".join(ch for ch in key.upper() if ch.isalnum())
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(normalise_key(key).encode()).hexdigest()
+
+
+def receipt_matches(db: Session, case: Case, key: str) -> bool:
+    """Whether ``key`` is the tracking code issued with ``case`` (the holder is its reporter)."""
+    receipt = db.get(ReporterReceipt, case.id)
+    return (
+        receipt is not None and bool(key) and hmac.compare_digest(receipt.key_hash, hash_key(key))
+    )
+
+
+def case_for_receipt(db: Session, number: str, key: str) -> Case:
+    """The case of a receipt; one message for a wrong number and a wrong code alike."""
+    case = db.scalar(select(Case).where(Case.number == number.strip()))
+    if case is None or not receipt_matches(db, case, key):
+        raise NotFound("no report matches this case number and tracking code")
+    return case
+
+
+# --- anti-abuse ----------------------------------------------------------------------------------
+
+
+def bucket(kind: str, value: str) -> str:
+    """A keyed hash of an address or contact: countable, not readable."""
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, f"{kind}:{value.strip().lower()}".encode(), "sha256").hexdigest()
+
+
+def buckets_for(ip: str, contact: Contact) -> list[tuple[str, int, timedelta]]:
+    """(bucket, limit, window) for each rate limit that applies to one submission."""
+    settings = get_settings()
+    found = []
+    if ip:
+        found.append((bucket("ip", ip), settings.portal_max_per_ip_hour, timedelta(hours=1)))
+    for value in (contact.phone, contact.email):
+        if value:
+            day = timedelta(days=1)
+            found.append((bucket("contact", value), settings.portal_max_per_contact_day, day))
+    return found
+
+
+def check_rate(db: Session, ip: str, contact: Contact, now: datetime) -> None:
+    """429 when this address or contact has sent its share of reports for now."""
+    for key, limit, window in buckets_for(ip, contact):
+        since = now - window
+        marks = select(func.count(), func.min(SubmissionMark.at)).where(
+            SubmissionMark.bucket == key, SubmissionMark.at > since
+        )
+        count, oldest = db.execute(marks).one()
+        if count >= limit:
+            retry = max(60, int((oldest + window - now).total_seconds()))
+            raise TooManyRequests(
+                "too many reports from here in a short time; please try again later",
+                retry_after=retry,
+            )
+
+
+# --- what residents may pick and see ----------------------------------------------------------
+
+
+def reportable_category(db: Session, category_id: int) -> Category:
+    """A category a resident may report: active, on the published list, not a complaint."""
+    category = db.get(Category, category_id)
+    if (
+        category is None
+        or not category.is_active
+        or not category.is_published
+        or category.is_staff_complaint
+        or category.kind == CategoryKind.COMPONENT
+    ):
+        raise Invalid("choose a category from the list", field="category_id")
+    return category
+
+
+def complaint_category(db: Session) -> Category:
+    """The category complaints about grid staff are filed under (监督投诉)."""
+    found = db.scalar(
+        select(Category)
+        .where(Category.is_staff_complaint, Category.is_active)
+        .order_by(Category.code)
+        .limit(1)
+    )
+    if found is None:
+        raise NotFound("complaints about staff are not set up here (no such category)")
+    return found
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """An open public report near a new one: the resident may join it instead."""
+
+    case: PublicCase
+    distance_m: float
+    registered: bool  # raw reports show no description until the command center registers them
+
+
+def nearby_open(db: Session, category_id: int, lon: float, lat: float) -> list[Nearby]:
+    """Open public reports of the same category within the duplicate radius and window."""
+    found = find_duplicates(db, category_id=category_id, lon=lon, lat=lat, limit=5)
+    ids = [d.id for d in found if d.state.is_open]
+    if not ids:
+        return []
+    cases = db.scalars(public_cases().where(Case.id.in_(ids))).all()
+    views = {v.number: v for v in public_views(db, cases)}
+    return [
+        Nearby(views[d.number], d.distance_m, d.state != CaseState.REPORTED)
+        for d in found
+        if d.number in views
+    ]
+
+
+def is_public(db: Session, case: Case) -> bool:
+    """Whether the public may see ``case`` (its photos, its page without a receipt)."""
+    return (
+        db.scalar(public_cases().where(Case.id == case.id).with_only_columns(Case.id)) is not None
+    )
+
+
+def views_by_number(db: Session, numbers: Sequence[str]) -> list[PublicCase]:
+    """Public views of the cases a browser follows, in the given order (private ones too).
+
+    The browser holds their receipts or followed them from the public list, so each is either
+    its own report or a public case.
+    """
+    cases = {c.number: c for c in db.scalars(select(Case).where(Case.number.in_(numbers)))}
+    views = public_views(db, [cases[n] for n in numbers if n in cases])
+    return views
+
+
+# --- the public timeline ----------------------------------------------------------------------
+
+# Steps a resident sees, with a public wording. Internal steps (accept, start, extension,
+# summons, escalation, attachments) are left out; staff names never appear.
+PUBLIC_STEPS: dict[CaseAction, str] = {
+    CaseAction.REPORT: N_("Reported"),
+    CaseAction.REGISTER: N_("Accepted for handling (registered)"),
+    CaseAction.REJECT: N_("Not accepted"),
+    CaseAction.DISPATCH: N_("Sent to the responsible department"),
+    CaseAction.RETURN: N_("Being re-assigned to another department"),
+    CaseAction.HANDLE: N_("The department reports it handled"),
+    CaseAction.VERIFY_PASS: N_("Checked on site by the grid worker"),
+    CaseAction.VERIFY_FAIL: N_("Not yet fixed: sent back for rework"),
+    CaseAction.CLOSE: N_("Closed"),
+    CaseAction.SELF_HANDLE: N_("Fixed on the spot by the grid worker"),
+    CaseAction.EVALUATE: N_("Rated by the reporter"),
+    CaseAction.SUSPEND: N_("Kept on file as a long-term matter"),
+    CaseAction.RESUME: N_("Handling resumed"),
+    CaseAction.VOID: N_("Withdrawn as invalid"),
+    CaseAction.MERGE: N_("Merged with a report of the same problem"),
+    CaseAction.REOPEN: N_("Reopened"),
+    CaseAction.SUPPLEMENT: N_("Information added"),
+}
+# Notes that are public: outcomes and reasons given to the reporter.
+PUBLIC_NOTES = {
+    CaseAction.REJECT,
+    CaseAction.CLOSE,
+    CaseAction.SELF_HANDLE,
+    CaseAction.VOID,
+    CaseAction.REOPEN,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    action: CaseAction
+    text: str
+    note: str = ""
+    department: Department | None = None
+    me_too: bool = False
+
+
+def public_timeline(db: Session, case: Case) -> list[Step]:
+    """The public steps of a case, oldest first, with masked public notes."""
+    events = db.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action.in_(list(PUBLIC_STEPS)))
+        .order_by(CaseEvent.at, CaseEvent.id)
+    ).all()
+    codes = {e.data.get("department") for e in events if e.action == CaseAction.DISPATCH}
+    departments = {
+        d.code: d for d in db.scalars(select(Department).where(Department.code.in_(codes - {None})))
+    }
+    return [
+        Step(
+            at=e.at,
+            action=e.action,
+            text=PUBLIC_STEPS[e.action],
+            note=mask_personal(e.note) if e.action in PUBLIC_NOTES else "",
+            department=departments.get(e.data.get("department") or ""),
+            me_too=bool(e.data.get("me_too")),
+        )
+        for e in events
+    ]
