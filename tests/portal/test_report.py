@@ -166,7 +166,8 @@ def test_nearby_open_reports_are_offered_and_a_resident_joins_one(
     far = f"/portal/nearby?category_id={w.category.id}&lon={w.lon + 0.004}&lat={w.lat}"
     assert existing.number not in other_resident.client.get(far).text
     before = w.db.scalar(select(Case.id).order_by(Case.id.desc()).limit(1))
-    r = other_resident.post(f"/portal/cases/{existing.number}/join", {"description": "我家门口也是"})
+    join = f"/portal/cases/{existing.number}/join"
+    r = other_resident.post(join, {"description": "我家门口也是"})
     assert r.status_code == 303
     event = w.db.scalar(select(CaseEvent).where(CaseEvent.action == CaseAction.SUPPLEMENT))
     assert event is not None and event.data["me_too"] and event.note == "我家门口也是"
