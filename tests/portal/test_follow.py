@@ -131,3 +131,28 @@ def test_csrf_is_required(portal: Portal, resident: Resident) -> None:
     r = resident.client.post("/portal/report", data={"description": "x"}, follow_redirects=False)
     assert r.status_code == 403
     assert portal.count() == 0
+
+
+def test_a_private_matter_is_not_in_open311(portal: Portal, resident: Resident) -> None:
+    number, _code = resident.receipt(
+        resident.report(portal, category_id=str(portal.private.id), description="楼上漏水")
+    )
+    assert resident.client.get(f"/open311/v2/requests/{number}.json").status_code == 404
+    listed = resident.client.get("/open311/v2/requests.json").json()
+    assert number not in {r["service_request_id"] for r in listed}
+
+
+def test_the_start_page_reads_a_fixed_number_of_queries(portal: Portal, resident: Resident) -> None:
+    from tests.desk.conftest import count_statements
+
+    def statements() -> int:
+        with count_statements(portal.world.db) as seen:
+            assert resident.client.get("/portal").status_code == 200
+        return len(seen)
+
+    resident.receipt(resident.report(portal))
+    one = statements()
+    assert one > 0
+    for _ in range(4):
+        resident.receipt(resident.report(portal))
+    assert statements() == one  # no query per listed report
