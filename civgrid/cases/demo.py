@@ -56,7 +56,7 @@ def _category(db: Session, code: str) -> Category:
     return category
 
 
-def _photo(colour: tuple[int, int, int]) -> bytes:
+def demo_photo(colour: tuple[int, int, int]) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (320, 240), colour).save(buf, "JPEG", quality=80)
     return buf.getvalue()
@@ -92,7 +92,7 @@ def load_demo_cases(db: Session) -> int:
 
     def photo(case: Case, who: User, kind: AttachmentKind) -> int:
         colour = (90, 140, 60) if kind == AttachmentKind.AFTER else (140, 90, 60)
-        return actions.attach_photo(db, case, actor=who, data=_photo(colour), kind=kind).id
+        return actions.attach_photo(db, case, actor=who, data=demo_photo(colour), kind=kind).id
 
     def handled(case: Case, who: User) -> None:
         actions.register_case(db, case, actor=disp)

@@ -88,6 +88,24 @@ def test_a_resident_reports_staff_close_and_the_resident_rates(
     assert len(code.replace("-", "")) == 10
     screenshot(page, "3-receipt")
 
+    # A neighbour starts the same report: the open one nearby is offered, and they join it.
+    neighbour = browser.new_context(viewport=PHONE, locale="zh-CN")
+    neighbour.grant_permissions(["geolocation"], origin=base)
+    neighbour.set_geolocation({"longitude": lon, "latitude": lat})
+    p3 = neighbour.new_page()
+    p3.goto(base + "/portal/report")
+    p3.fill("#category-q", "laji")
+    p3.wait_for_selector("#category-results input[name=category_id]")
+    p3.check("#category-results input[name=category_id] >> nth=0")
+    p3.click("#locate-me")
+    p3.wait_for_selector(f"#nearby a:text('{number}')")
+    screenshot(p3, "2b-nearby")
+    p3.fill("#description", "我家楼下也是")
+    p3.click("#nearby button:text('我也遇到这个问题')")
+    p3.wait_for_selector("text=部门已知道您也遇到同样的问题")
+    assert "又一位居民反映同一问题" in p3.inner_text("ol.timeline")
+    neighbour.close()
+
     _staff_close(base, number)
 
     page.goto(base + "/portal")
