@@ -100,12 +100,24 @@ def load_divisions(db: Session, console: Console | None = None) -> None:
     import_divisions(db, DATA_DIR / "divisions", prefix=DEMO_PROVINCE, as_of=DIVISIONS_AS_OF)
 
 
+# Obviously fake work numbers (Dongguan's area code, 8888 and a sequence) for the published grid
+# directory: staff work phones and departments' duty phones, never anyone's personal number.
+DEMO_DUTY_PHONES = {
+    code: f"0769-8888{9001 + i}" for i, (code, _z, _e) in enumerate(DEMO_DEPARTMENTS)
+}
+DEMO_WORK_PHONES = {u[0]: f"0769-8888{1001 + i}" for i, u in enumerate(DEMO_USERS)}
+
+
 def load_departments(db: Session) -> None:
     for code, name_zh, name_en in DEMO_DEPARTMENTS:
-        if db.scalar(select(Department.id).where(Department.code == code)) is None:
-            db.add(
-                Department(code=code, name_zh=name_zh, name_en=name_en, division_code=DEMO_TOWNSHIP)
+        dept = db.scalar(select(Department).where(Department.code == code))
+        if dept is None:
+            dept = Department(
+                code=code, name_zh=name_zh, name_en=name_en, division_code=DEMO_TOWNSHIP
             )
+            db.add(dept)
+        if dept.duty_phone is None:  # demo databases made before the phones were added
+            dept.duty_phone = DEMO_DUTY_PHONES[code]
     db.commit()
 
 
@@ -135,7 +147,8 @@ def load_catalogue_and_routing(db: Session) -> None:
 
 def load_users(db: Session) -> list[tuple[str, str]]:
     for username, name, role, scopes, employment in DEMO_USERS:
-        if db.scalar(select(User.id).where(User.username == username)) is None:
+        user = db.scalar(select(User).where(User.username == username))
+        if user is None:
             create_user(
                 db,
                 username=username,
@@ -144,8 +157,12 @@ def load_users(db: Session) -> list[tuple[str, str]]:
                 display_name=name,
                 scopes=scopes,
                 employment=employment,
+                work_phone=DEMO_WORK_PHONES[username],
                 actor=None,
             )
+        elif user.work_phone is None:  # demo databases made before the phones were added
+            user.work_phone = DEMO_WORK_PHONES[username]
+    db.commit()
     return [(u, f"{r.label_zh} / {r.label_en}") for u, _n, r, _s, _e in DEMO_USERS]
 
 
