@@ -1,17 +1,19 @@
 """Resident portal pages (mobile-first, no account): report, follow, add information, rate.
 
-The browser keeps its receipts (case number → tracking code) in the signed session cookie, so
-a resident sees "my reports" without an account; the code also works on another device.
+The browser keeps its receipts (case number → tracking code) in a signed cookie, so a resident
+sees "my reports" without an account; the code also works on another device.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,7 @@ from civgrid.cases.models import Case
 from civgrid.cases.public import get_public_case, public_attachment, public_views
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.service import search_categories
+from civgrid.config import get_settings
 from civgrid.db.session import get_page_db
 from civgrid.desk.forms import read_photos, text
 from civgrid.errors import CivgridError, Invalid, NotFound
@@ -32,27 +35,54 @@ from civgrid.web.templating import render
 router = APIRouter(include_in_schema=False)
 DB = Annotated[Session, Depends(get_page_db, scope="function")]
 CSRF = [Depends(verify_csrf)]
-RECEIPTS = "portal_receipts"  # session: {case number: tracking code}
-FOLLOWED = "portal_followed"  # session: [case number] of public cases joined or followed
 NEW_RECEIPT = "portal_new"  # session: the number whose code is shown once after submission
-KEEP = 20  # receipts and followed cases a browser remembers
+KEEP = 20  # receipts and followed cases a device remembers
 HONEYPOT = "website"  # a field people never see; bots fill it in
+# The device's reports live in their own signed cookie for a year: the session cookie ends after
+# a working day (staff logins), but a resident comes back weeks later to rate.
+DEVICE_COOKIE = "civgrid_reports"
+DEVICE_MAX_AGE = 365 * 86400
 
 
-def receipts(request: Request) -> dict[str, str]:
-    return dict(request.session.get(RECEIPTS) or {})
+@dataclass
+class Device:
+    """What this browser remembers: its receipts (number → code) and the cases it follows."""
+
+    receipts: dict[str, str] = field(default_factory=dict)
+    followed: list[str] = field(default_factory=list)
+
+    def remember(self, number: str, key: str) -> None:
+        self.receipts.pop(number, None)
+        self.receipts[number] = key
+        self.receipts = dict(list(self.receipts.items())[-KEEP:])
+
+    def follow(self, number: str) -> None:
+        self.followed = [n for n in self.followed if n != number][-KEEP + 1 :] + [number]
 
 
-def _remember(request: Request, number: str, key: str) -> None:
-    kept = receipts(request)
-    kept.pop(number, None)
-    kept[number] = key
-    request.session[RECEIPTS] = dict(list(kept.items())[-KEEP:])
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(get_settings().secret_key, salt="civgrid.portal.device")
 
 
-def _follow(request: Request, number: str) -> None:
-    kept = [n for n in request.session.get(FOLLOWED) or [] if n != number] + [number]
-    request.session[FOLLOWED] = kept[-KEEP:]
+def device(request: Request) -> Device:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    try:
+        data = _signer().loads(raw) if raw else {}
+        return Device(dict(data.get("r", {})), list(data.get("f", [])))
+    except (BadSignature, AttributeError, TypeError, ValueError):
+        return Device()  # a cookie we did not sign (or an old format) is ignored
+
+
+def _keep(response: Response, dev: Device) -> Response:
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _signer().dumps({"r": dev.receipts, "f": dev.followed}),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().env == "production",
+    )
+    return response
 
 
 def _contact(form: Any) -> Contact:
@@ -92,10 +122,9 @@ def _again(request: Request, template: str, form: Any, exc: CivgridError, **ctx:
 @router.get("/portal")
 def home(request: Request, db: DB) -> Response:
     """The resident's start page: report, complain, follow, and this browser's reports."""
-    mine = receipts(request)
-    numbers = list(reversed(list(mine))) + [
-        n for n in reversed(request.session.get(FOLLOWED) or []) if n not in mine
-    ]
+    dev = device(request)
+    mine = dev.receipts
+    numbers = list(reversed(list(mine))) + [n for n in reversed(dev.followed) if n not in mine]
     views = service.views_by_number(db, numbers)
     return render(request, "portal/home.html", {"nav": "portal", "views": views, "mine": mine})
 
@@ -202,9 +231,10 @@ async def _in_thread(db: Session, work: Callable[[], Any]) -> Any:
 
 
 def _received(request: Request, receipt: actions.Receipt) -> Response:
-    _remember(request, receipt.number, receipt.key)
+    dev = device(request)
+    dev.remember(receipt.number, receipt.key)
     request.session[NEW_RECEIPT] = receipt.number
-    return RedirectResponse(f"/portal/cases/{receipt.number}", status_code=303)
+    return _keep(RedirectResponse(f"/portal/cases/{receipt.number}", status_code=303), dev)
 
 
 # --- following a case -------------------------------------------------------------------------
@@ -212,7 +242,7 @@ def _received(request: Request, receipt: actions.Receipt) -> Response:
 
 def _case_for(request: Request, db: Session, number: str) -> tuple[Case, str]:
     """The case and this browser's code for it ('' if none): a public case, or one of its own."""
-    key = receipts(request).get(number, "")
+    key = device(request).receipts.get(number, "")
     case = db.scalar(select(Case).where(Case.number == number))
     if case is not None and key and service.receipt_matches(db, case, key):
         return case, key
@@ -246,7 +276,7 @@ def _case_page(
         "can_rate": bool(key) and case.state == CaseState.CLOSED,
         "can_join": not key and case.state.is_open,
         "is_public": service.is_public(db, case),
-        "followed": case.number in (request.session.get(FOLLOWED) or []),
+        "followed": case.number in device(request).followed,
         "error": error,
         "form": form or {},
     }
@@ -286,7 +316,7 @@ async def _reporter_act(
     number: str,
     work: Callable[[Case, str, Any, list[CheckedImage]], Any],
 ) -> Response:
-    key = receipts(request).get(number, "")
+    key = device(request).receipts.get(number, "")
     try:
         form, photos = await _read_form(request, db)
     except CivgridError as exc:
@@ -314,8 +344,9 @@ async def join(request: Request, number: str, db: DB) -> Response:
     form, _photos = await _read_form(request, db)
     note = text(form, "note") or text(form, "description")
     await _in_thread(db, lambda: actions.join_report(db, number, note=note))
-    _follow(request, number)
-    return RedirectResponse(f"/portal/cases/{number}?joined=1", status_code=303)
+    dev = device(request)
+    dev.follow(number)
+    return _keep(RedirectResponse(f"/portal/cases/{number}?joined=1", status_code=303), dev)
 
 
 @router.get("/portal/track")
@@ -328,16 +359,17 @@ async def track(request: Request, db: DB) -> Response:
     """Open a report by number (public cases) or number and tracking code (one's own)."""
     form = await request.form()
     number, key = text(form, "number").upper(), text(form, "code")
+    dev = device(request)
     try:
         if key:
             await run_in_threadpool(service.case_for_receipt, db, number, key)
-            _remember(request, number, service.normalise_key(key))
+            dev.remember(number, service.normalise_key(key))
         else:
             await run_in_threadpool(get_public_case, db, number)
-            _follow(request, number)
+            dev.follow(number)
     except CivgridError as exc:
         return _again(request, "portal/track.html", form, exc, nav="track")
-    return RedirectResponse(f"/portal/cases/{number}", status_code=303)
+    return _keep(RedirectResponse(f"/portal/cases/{number}", status_code=303), dev)
 
 
 # --- photos -----------------------------------------------------------------------------------

@@ -156,3 +156,17 @@ def test_the_start_page_reads_a_fixed_number_of_queries(portal: Portal, resident
     for _ in range(4):
         resident.receipt(resident.report(portal))
     assert statements() == one  # no query per listed report
+
+
+def test_the_device_remembers_its_reports_beyond_the_session(
+    portal: Portal, resident: Resident
+) -> None:
+    number, _code = resident.receipt(resident.report(portal))
+    kept = resident.client.cookies.get("civgrid_reports")
+    assert kept
+    resident.client.cookies.delete("civgrid_session")  # the working-day session ends
+    assert number in resident.client.get("/portal").text
+    assert 'id="add"' in resident.client.get(f"/portal/cases/{number}").text
+    # A cookie that was not signed here is ignored, not trusted.
+    resident.client.cookies.set("civgrid_reports", kept[:-4] + "AAAA")
+    assert number not in resident.client.get("/portal").text
