@@ -3,6 +3,13 @@
 // deployment configured tiles; cases as dots coloured by status, each linking to its public page.
 (function () {
   "use strict";
+  var form = document.getElementById("board-filter-form");
+  if (form) {
+    // Empty filters stay out of the address, so that it can be read and shared.
+    form.addEventListener("submit", function () {
+      Array.prototype.forEach.call(form.elements, function (f) { if (f.name && !f.value) { f.disabled = true; } });
+    });
+  }
   var el = document.getElementById("board-map");
   var button = document.getElementById("board-map-show");
   if (!el || !el.dataset.cases) { if (button) { button.hidden = true; } return; }
@@ -37,7 +44,7 @@
       load("link", { rel: "stylesheet", href: "/static/leaflet/leaflet.css" }),
       load("script", { src: "/static/leaflet/leaflet.js" })
     ]).then(function () {
-      map = L.map(el, { attributionControl: !!el.dataset.tileUrl });
+      map = L.map(el, { attributionControl: !!el.dataset.tileUrl, zoomSnap: 0.25 });
       if (el.dataset.tileUrl) {
         L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);
       }
@@ -64,5 +71,9 @@
     }).catch(function (err) { el.dataset.error = String(err); });
   }
   if (button) { button.addEventListener("click", show); }
-  if (window.matchMedia("(min-width: 900px)").matches) { show(); }
+  if (window.matchMedia("(min-width: 900px)").matches) {
+    var filters = document.querySelector("details.board-filters");
+    if (filters) { filters.open = true; }  // room enough to show them on wide screens
+    show();
+  }
 })();

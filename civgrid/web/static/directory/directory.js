@@ -45,7 +45,7 @@
       load("link", { rel: "stylesheet", href: "/static/leaflet/leaflet.css" }),
       load("script", { src: "/static/leaflet/leaflet.js" })
     ]).then(function () {
-      map = L.map(el, { attributionControl: !!el.dataset.tileUrl });
+      map = L.map(el, { attributionControl: !!el.dataset.tileUrl, zoomSnap: 0.25 });
       if (el.dataset.tileUrl) {
         L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);
       }
