@@ -67,8 +67,11 @@ def healthz(db: Session = Depends(get_db)) -> JSONResponse:
 def home(request: Request, user: User | None = Depends(optional_user)) -> Response:
     from civgrid.desk.service import landing_for
 
-    # After login each staff role lands on its own page (see civgrid.desk).
-    target = landing_for(user) if user is not None else None
+    # After login each staff role lands on its own page (see civgrid.desk); residents and
+    # visitors land on the portal.
+    if user is None:
+        return RedirectResponse("/portal", status_code=303)
+    target = landing_for(user)
     if target is not None:
         return RedirectResponse(target, status_code=303)
     return render(request, "web/home.html")
@@ -117,6 +120,7 @@ def create_app() -> FastAPI:
 
 def _routers() -> list[APIRouter]:
     from civgrid.auth import routes as auth_routes
+    from civgrid.board import routes as board_routes
     from civgrid.calendar import routes as calendar_routes
     from civgrid.cases import routes as case_routes
     from civgrid.cases import routes_actions as case_action_routes
@@ -124,6 +128,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.departments import routes as department_routes
     from civgrid.desk import routes as desk_routes
     from civgrid.desk import routes_field as desk_field_routes
+    from civgrid.directory import routes as directory_routes
     from civgrid.divisions import routes as division_routes
     from civgrid.grids import routes as grid_routes
     from civgrid.open311 import routes as open311_routes
@@ -150,4 +155,6 @@ def _routers() -> list[APIRouter]:
         open311_routes.router,
         open311_routes.admin,
         portal_routes.router,
+        board_routes.router,
+        directory_routes.router,
     ]
