@@ -174,6 +174,7 @@ def load_demo(db: Session, console: Console | None = None) -> list[tuple[str, st
     users = load_users(db)
     load_grids(db, console)
     load_cases(db, console)
+    load_portal(db, console)
     return users
 
 
@@ -195,3 +196,12 @@ def load_cases(db: Session, console: Console | None = None) -> None:
     count = load_demo_cases(db)
     if console and count:
         console.print(f"created {count} demo cases in {DEMO_TOWNSHIP}")
+
+
+def load_portal(db: Session, console: Console | None = None) -> None:
+    """Residents' reports through the portal, and one complaint about grid staff."""
+    from civgrid.portal.demo import load_demo_portal
+
+    count = load_demo_portal(db)
+    if console and count:
+        console.print(f"added {count} demo reports from residents")
