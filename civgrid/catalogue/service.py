@@ -150,6 +150,16 @@ def most_specific_first(rules: Sequence[RoutingRule], division_code: str) -> lis
     )
 
 
+def staff_complaint_category(db: Session) -> Category | None:
+    """The category complaints about grid staff are filed under (监督投诉), if it is set up."""
+    return db.scalar(
+        select(Category)
+        .where(Category.is_staff_complaint, Category.is_active)
+        .order_by(Category.code)
+        .limit(1)
+    )
+
+
 def suggest_department(db: Session, category: Category, division_code: str) -> Department | None:
     """The responsible department for a category in a place, by the routing rules."""
     for rule in matching_rules(db, category, division_code):

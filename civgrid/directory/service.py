@@ -14,16 +14,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import Role, User
-from civgrid.catalogue.models import Category
-from civgrid.catalogue.service import suggest_department
+from civgrid.catalogue.service import staff_complaint_category, suggest_department
 from civgrid.departments.models import Department
 from civgrid.divisions.models import Division
 from civgrid.errors import NotFound
 from civgrid.grids.models import Grid
 from civgrid.grids.service import locate_point
 
-# The category of complaints about grid staff: its routing names the township grid office.
-STAFF_COMPLAINT_CATEGORY = "G17001"
 MAX_SEARCH = 100
 
 
@@ -127,7 +124,7 @@ def get_current_grid(db: Session, code: str) -> Grid:
 
 def grid_office(db: Session, grid: Grid) -> Department | None:
     """The township grid office: where complaints about this grid's staff are routed."""
-    category = db.scalar(select(Category).where(Category.code == STAFF_COMPLAINT_CATEGORY))
+    category = staff_complaint_category(db)  # its routing names the township grid office
     if category is None:
         return None
     return suggest_department(db, category, grid.village_code)

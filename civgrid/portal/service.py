@@ -18,6 +18,7 @@ from civgrid.cases.public import PublicCase, mask_personal, public_cases, public
 from civgrid.cases.service import find_duplicates
 from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Category, CategoryKind
+from civgrid.catalogue.service import staff_complaint_category
 from civgrid.config import get_settings
 from civgrid.departments.models import Department
 from civgrid.errors import Invalid, NotFound, TooManyRequests
@@ -117,12 +118,7 @@ def reportable_category(db: Session, category_id: int) -> Category:
 
 def complaint_category(db: Session) -> Category:
     """The category complaints about grid staff are filed under (监督投诉)."""
-    found = db.scalar(
-        select(Category)
-        .where(Category.is_staff_complaint, Category.is_active)
-        .order_by(Category.code)
-        .limit(1)
-    )
+    found = staff_complaint_category(db)
     if found is None:
         raise NotFound("complaints about staff are not set up here (no such category)")
     return found
