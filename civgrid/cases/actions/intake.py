@@ -90,7 +90,6 @@ def report_case(
     major = bool(cat.is_major_emergency)
     try:
         case = Case(
-            number=next_number(db, village[:9], now),
             state=CaseState.REPORTED,
             source=CaseSource(source),
             level=CaseLevel.TOWNSHIP if major else CaseLevel.GRID if grid else CaseLevel.VILLAGE,
@@ -124,7 +123,10 @@ def report_case(
                 data={"source": str(source)},
             )
         )
-        start_clock(db, case, Stage.REGISTER, now)
+        with db.no_autoflush:
+            start_clock(db, case, Stage.REGISTER, now)
+        # Numbered last: the day's counter row stays locked only for the flush and the commit.
+        case.number = next_number(db, village[:9], now)
         if major:
             notify.queue(
                 db,
