@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from civgrid.config import get_settings
 
@@ -50,10 +51,18 @@ def session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_db() -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
+async def get_db() -> AsyncIterator[Session]:
+    """FastAPI dependency: one session per request.
+
+    Asynchronous, so that it costs no thread-pool hop: opening a session does no I/O, and
+    closing one does none either unless a transaction is still open (a request that only read,
+    or failed), whose rollback then goes to the thread pool, off the event loop.
+    """
     db = session_factory()()
     try:
         yield db
     finally:
-        db.close()
+        if db.in_transaction():
+            await run_in_threadpool(db.close)
+        else:
+            db.close()
