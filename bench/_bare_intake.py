@@ -14,11 +14,12 @@ import json
 import os
 import queue
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from anyio import to_thread
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -66,7 +67,14 @@ def create_app() -> FastAPI:
         finally:
             pool.put(conn)
 
-    app = FastAPI()
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The same thread limit as the full app (CIVGRID_THREADPOOL_SIZE, see civgrid.config).
+        threads = int(os.environ.get("CIVGRID_THREADPOOL_SIZE", "40"))
+        to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    app = FastAPI(lifespan=lifespan)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

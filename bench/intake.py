@@ -269,6 +269,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both servers")
     parser.add_argument("--points", type=int, default=24, help="report locations, in turn")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CIVGRID_THREADPOOL_SIZE, both servers"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit(WRK_MISSING)
@@ -285,6 +288,8 @@ def main() -> None:
             "CIVGRID_DATA_DIR": str(ROOT / "var" / "bench"),
             "PYTHONPATH": str(ROOT),
         }
+        if args.threads is not None:
+            env["CIVGRID_THREADPOOL_SIZE"] = str(args.threads)
         full_port, bare_port = _free_port(), _free_port()
         full_srv = _serve("civgrid.web.app:create_app", full_port, env, args.workers)
         procs.append(full_srv)
@@ -322,7 +327,8 @@ def main() -> None:
 
     print(
         f"connections: {args.connections}, {args.seconds:g} s each, uvicorn workers: "
-        f"{args.workers}, load average {load_before:.2f} before, {load_after:.2f} after"
+        f"{args.workers}, threads per worker: {args.threads or 40}, "
+        f"load average {load_before:.2f} before, {load_after:.2f} after"
     )
     print(_line("full pipeline:", full))
     print(_line("bare insert:", bare))
@@ -333,6 +339,7 @@ def main() -> None:
                 "bench": "intake",
                 "connections": args.connections,
                 "workers": args.workers,
+                "threads": args.threads or 40,
                 "full_rps": round(full.rps, 1),
                 "bare_rps": round(bare.rps, 1),
                 "ratio": round(full.rps / bare.rps, 3),
