@@ -4,8 +4,6 @@ A :class:`TableCache` keeps one value loaded from its tables per database and re
 
 - this process writes one of its tables through a session (seen at flush, before the commit,
   and again when that transaction ends, committed or rolled back), or
-- a connection rolls back a transaction that a session had already committed into (a session
-  joined to an outer transaction, as in the test harness), or
 - ``RECHECK_S`` seconds have passed, for a change made by another process (a second worker,
   the CLI): the same bound as the grid locator's (``civgrid.grids.service``).
 
@@ -21,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 T = TypeVar("T")
@@ -81,8 +79,7 @@ def _tables_settled(session: Session, transaction: SessionTransaction) -> None:
                 del session.info[cache._dirty_key]
 
 
-@event.listens_for(Engine, "rollback")
-def _connection_rolled_back(_conn: Connection) -> None:
-    """A rollback below the sessions may undo what they committed into an outer transaction."""
+def clear_all() -> None:
+    """Drop every cache: for a rollback that sessions do not see (the test harness's outer one)."""
     for cache in _CACHES:
         cache.clear()
