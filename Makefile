@@ -8,7 +8,7 @@ PORT ?= 8000
 export CIVGRID_DATA_DIR ?= var
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint test-sqlite test-postgresql chromium postgresql bench messages
+.PHONY: run test lint test-sqlite test-postgresql chromium postgresql wrk bench messages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,12 @@ postgresql:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start
 	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL is not answering on 127.0.0.1:5432"; exit 1
 
-bench: $(BIN)/.installed
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+# The HTTP load generator of bench/intake.py (a C program: it leaves the CPU to the servers).
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }
+
+bench: $(BIN)/.installed postgresql wrk
+	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
 
 # Translations: extract _() and N_() from Python and Jinja (babel.cfg), update the zh_CN catalogue.
 messages: $(BIN)/.installed

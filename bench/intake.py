@@ -1,28 +1,36 @@
 """Case intake over HTTP on PostgreSQL: the full pipeline against a bare FastAPI + psycopg insert.
 
 Full pipeline (``POST /api/v1/cases`` on the real app under uvicorn): bearer-token auth, role
-and jurisdiction, locate the point in the grids, routing suggestion, time limit and deadline on
-the working calendar, numbered case row, first event, stage clock, one commit.
-Reference, same run, same server settings: a bare FastAPI endpoint that inserts one case row
-with psycopg and commits.
+and jurisdiction, locate the point in the grids, likely-duplicate search, time limit and
+deadline on the working calendar, numbered case row, first event, stage clock, one commit.
+Reference, same run, same server settings (``bench/_bare_intake.py``): a bare FastAPI endpoint
+that writes the same three rows (case, its first event, its stage clock) with psycopg in one
+transaction, with no auth, locating, routing or calendar.
 
-Both are driven by the same httpx async load generator at 16 connections.
-Run: ``.venv/bin/python bench/intake.py [--seconds 8] [--connections 16]``
-(needs PostgreSQL at CIVGRID_BENCH_PG, default postgres@127.0.0.1:5432).
+Both are driven by ``wrk`` (a C load generator, so that the generator takes little of the
+CPU the servers share with it) with the same request bodies, one after the other, at the same
+number of connections. The per-request CPU of each server, of its PostgreSQL backends and of
+wrk is read from ``/proc`` during the run.
+
+Run: ``.venv/bin/python bench/intake.py [--seconds 8] [--connections 16] [--workers 1]``
+(needs ``wrk``: ``apt-get install wrk``, or ``make bench``, which installs it; and PostgreSQL
+at CIVGRID_BENCH_PG, default postgres@127.0.0.1:5432).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import resource
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -30,6 +38,45 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("CIVGRID_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TICK = os.sysconf("SC_CLK_TCK")
+WRK_MISSING = (
+    "bench/intake.py needs the wrk load generator, which is not installed.\n"
+    "Install it with:  sudo apt-get install -y wrk   (Debian/Ubuntu)\n"
+    "or run `make bench`, which installs it."
+)
+
+# wrk's script: the same bodies for both servers in turn, and a done() that prints one JSON line.
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+{auth}
+local bodies = {{ {bodies} }}
+local i = 0
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {{"requests": %d, "duration_us": %d, "status_errors": %d, "socket_errors": %d, ' ..
+    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int
+    server_cpu_ms: float  # per request: the uvicorn process(es)
+    pg_cpu_ms: float  # per request: the PostgreSQL backends of the bench database
+    wrk_cpu_ms: float  # per request: the load generator
 
 
 def _free_port() -> int:
@@ -54,30 +101,33 @@ def _drop_db(name: str) -> None:
     admin.dispose()
 
 
-def _prepare(url: str) -> dict[str, object]:
-    """Migrate and load the demo township; return a report body that lands inside a grid."""
+def _prepare(url: str, points: int) -> list[dict[str, object]]:
+    """Migrate and load the demo township; report bodies at points inside the demo grids."""
     os.environ["CIVGRID_DATABASE_URL"] = url
-    from civgrid.cases.demo import demo_report_target
+    from sqlalchemy.orm import Session
+
+    from civgrid.cases.demo import demo_points, demo_report_target
     from civgrid.db.migrate import upgrade
     from civgrid.db.session import make_engine
     from civgrid.demo import load_demo
 
     upgrade(url)
     engine = make_engine(url)
-    with engine.connect() as conn:
-        from sqlalchemy.orm import Session
-
-        with Session(bind=conn) as db:
-            load_demo(db)
-            category_id, lon, lat = demo_report_target(db)
+    with engine.connect() as conn, Session(bind=conn) as db:
+        load_demo(db)
+        category_id, _lon, _lat = demo_report_target(db)
+        spots = demo_points(db, points)
     engine.dispose()
-    return {
-        "source": "hotline",
-        "category_id": category_id,
-        "lon": lon,
-        "lat": lat,
-        "description": "bench: rubbish by the road",
-    }
+    return [
+        {
+            "source": "hotline",
+            "category_id": category_id,
+            "lon": lon,
+            "lat": lat,
+            "description": "bench: rubbish by the road",
+        }
+        for lon, lat in spots
+    ]
 
 
 def _serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
@@ -98,7 +148,7 @@ def _serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess
         str(workers),
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    for _ in range(200):
+    for _ in range(400):
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return proc
@@ -108,33 +158,109 @@ def _serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess
     raise RuntimeError(f"{app} did not start")
 
 
-async def _load(
-    url: str, body: dict[str, object], headers: dict[str, str], seconds: float, conns: int
-) -> tuple[float, float, float, int]:
-    """(req/s, p50 ms, p99 ms, errors) of POSTs at ``conns`` concurrent connections."""
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
-        async def worker(until: float, record: bool) -> None:
-            nonlocal errors
-            while time.perf_counter() < until:
-                t0 = time.perf_counter()
-                r = await client.post(url, json=body, headers=headers)
-                if r.status_code >= 300:
-                    errors += 1
-                if record:
-                    latencies.append(time.perf_counter() - t0)
 
-        warm = time.perf_counter() + 1.0
-        await asyncio.gather(*(worker(warm, False) for _ in range(conns)))
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(start + seconds, True) for _ in range(conns)))
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99, errors
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (uvicorn --workers N starts child processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo.extend(int(c) for c in task.read_text().split())
+            except OSError:
+                pass
+    return out
+
+
+def _backends(url: str) -> list[int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        pids = list(
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        )
+    engine.dispose()
+    return pids
+
+
+def _wrk(url: str, script: Path, seconds: float, conns: int) -> dict[str, int]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{seconds:g}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    return dict(json.loads(line[4:]))
+
+
+def _load(
+    url: str, script: Path, seconds: float, conns: int, server: subprocess.Popen[bytes], db: str
+) -> Result:
+    """Warm up for 1 s, then measure for ``seconds`` at ``conns`` connections."""
+    _wrk(url, script, 1, conns)
+    backends = _backends(db)
+    server_pids = _tree(server.pid)
+    before = {p: _cpu_ticks(p) for p in server_pids + backends}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w = _wrk(url, script, seconds, conns)
+    after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    backends_after = _backends(db)
+    pg = sum(_cpu_ticks(p) - before.get(p, 0) for p in backends_after)
+    srv = sum(_cpu_ticks(p) - before.get(p, 0) for p in server_pids)
+    wrk_s = (after_children.ru_utime + after_children.ru_stime) - (
+        children.ru_utime + children.ru_stime
+    )
+    n = max(w["requests"], 1)
+    return Result(
+        rps=w["requests"] / (w["duration_us"] / 1e6),
+        p50_ms=w["p50_us"] / 1000,
+        p90_ms=w["p90_us"] / 1000,
+        p99_ms=w["p99_us"] / 1000,
+        errors=w["status_errors"] + w["socket_errors"],
+        server_cpu_ms=srv / TICK * 1000 / n,
+        pg_cpu_ms=pg / TICK * 1000 / n,
+        wrk_cpu_ms=wrk_s * 1000 / n,
+    )
+
+
+def _script(directory: Path, name: str, bodies: list[dict[str, object]], token: str) -> Path:
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
+    literals = ", ".join(f"[==[{json.dumps(b)}]==]" for b in bodies)
+    path = directory / f"{name}.lua"
+    path.write_text(LUA.format(auth=auth, bodies=literals))
+    return path
+
+
+def _line(label: str, r: Result) -> str:
+    return (
+        f"{label:<15}{r.rps:8.1f} req/s  p50 {r.p50_ms:6.1f} ms  p90 {r.p90_ms:6.1f} ms  "
+        f"p99 {r.p99_ms:6.1f} ms  errors {r.errors}  | CPU per request: server "
+        f"{r.server_cpu_ms:.2f} ms, PostgreSQL {r.pg_cpu_ms:.2f} ms, wrk {r.wrk_cpu_ms:.2f} ms"
+    )
 
 
 def main() -> None:
@@ -142,12 +268,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both servers")
+    parser.add_argument("--points", type=int, default=24, help="report locations, in turn")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CIVGRID_THREADPOOL_SIZE, both servers"
+    )
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit(WRK_MISSING)
 
+    load_before = os.getloadavg()[0]
     name, url = _create_db()
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        body = _prepare(url)
+        bodies = _prepare(url, args.points)
         env = {
             **os.environ,
             "CIVGRID_DATABASE_URL": url,
@@ -155,53 +288,72 @@ def main() -> None:
             "CIVGRID_DATA_DIR": str(ROOT / "var" / "bench"),
             "PYTHONPATH": str(ROOT),
         }
+        if args.threads is not None:
+            env["CIVGRID_THREADPOOL_SIZE"] = str(args.threads)
         full_port, bare_port = _free_port(), _free_port()
-        procs.append(_serve("civgrid.web.app:create_app", full_port, env, args.workers))
-        procs.append(_serve("bench._bare_intake:create_app", bare_port, env, args.workers))
+        full_srv = _serve("civgrid.web.app:create_app", full_port, env, args.workers)
+        procs.append(full_srv)
+        bare_srv = _serve("bench._bare_intake:create_app", bare_port, env, args.workers)
+        procs.append(bare_srv)
         token = httpx.post(
             f"http://127.0.0.1:{full_port}/api/v1/auth/token",
             data={"username": "dispatcher", "password": "civgrid-demo"},
         ).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        full = asyncio.run(
-            _load(
+        with tempfile.TemporaryDirectory() as tmp:
+            full_lua = _script(Path(tmp), "full", bodies, token)
+            bare_lua = _script(Path(tmp), "bare", bodies, "")
+            full = _load(
                 f"http://127.0.0.1:{full_port}/api/v1/cases",
-                body,
-                auth,
+                full_lua,
                 args.seconds,
                 args.connections,
+                full_srv,
+                url,
             )
-        )
-        bare = asyncio.run(
-            _load(f"http://127.0.0.1:{bare_port}/cases", body, {}, args.seconds, args.connections)
-        )
+            bare = _load(
+                f"http://127.0.0.1:{bare_port}/cases",
+                bare_lua,
+                args.seconds,
+                args.connections,
+                bare_srv,
+                url,
+            )
     finally:
         for p in procs:
             p.terminate()
             p.wait(timeout=10)
         _drop_db(name)
+    load_after = os.getloadavg()[0]
 
-    print(f"connections: {args.connections}, {args.seconds:g} s each")
     print(
-        f"full pipeline: {full[0]:8.1f} req/s  p50 {full[1]:6.1f} ms  p99 {full[2]:6.1f} ms"
-        f"  errors {full[3]}"
+        f"connections: {args.connections}, {args.seconds:g} s each, uvicorn workers: "
+        f"{args.workers}, threads per worker: {args.threads or 40}, "
+        f"load average {load_before:.2f} before, {load_after:.2f} after"
     )
-    print(
-        f"bare insert:   {bare[0]:8.1f} req/s  p50 {bare[1]:6.1f} ms  p99 {bare[2]:6.1f} ms"
-        f"  errors {bare[3]}"
-    )
-    print(f"ratio full/bare: {full[0] / bare[0]:.2f}")
+    print(_line("full pipeline:", full))
+    print(_line("bare insert:", bare))
+    print(f"ratio full/bare: {full.rps / bare.rps:.2f}")
     print(
         json.dumps(
             {
                 "bench": "intake",
                 "connections": args.connections,
-                "full_req_per_s": round(full[0], 1),
-                "bare_req_per_s": round(bare[0], 1),
-                "ratio_vs_bare": round(full[0] / bare[0], 3),
-                "full_p99_ms": round(full[2], 1),
-                "bare_p99_ms": round(bare[2], 1),
-                "errors": full[3] + bare[3],
+                "workers": args.workers,
+                "threads": args.threads or 40,
+                "full_rps": round(full.rps, 1),
+                "bare_rps": round(bare.rps, 1),
+                "ratio": round(full.rps / bare.rps, 3),
+                "full_p50_ms": round(full.p50_ms, 1),
+                "full_p99_ms": round(full.p99_ms, 1),
+                "bare_p50_ms": round(bare.p50_ms, 1),
+                "bare_p99_ms": round(bare.p99_ms, 1),
+                "full_server_cpu_ms": round(full.server_cpu_ms, 2),
+                "full_pg_cpu_ms": round(full.pg_cpu_ms, 2),
+                "bare_server_cpu_ms": round(bare.server_cpu_ms, 2),
+                "bare_pg_cpu_ms": round(bare.pg_cpu_ms, 2),
+                "wrk_cpu_ms": round((full.wrk_cpu_ms + bare.wrk_cpu_ms) / 2, 3),
+                "load_average": round(load_before, 2),
+                "errors": full.errors + bare.errors,
             }
         )
     )

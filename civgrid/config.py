@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # The in-process sweep (overdue escalation, missing summons) while serving; the test
     # harness (CIVGRID_ENV=test) never starts it, `civgrid sweep` runs one pass by hand.
     sweep_in_process: bool = True
+    # Threads for synchronous routes and dependencies per server process (anyio's default is
+    # 40). A CPU-bound worker serves intake faster with a few (4) than with many.
+    threadpool_size: int = Field(40, ge=1, le=1000)
     duplicate_radius_m: float = Field(50.0, gt=0)
     duplicate_window_hours: float = Field(72.0, gt=0)
     # Resident portal anti-abuse: submissions per address per hour, per contact per day.

@@ -84,6 +84,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
     """A session whose work is rolled back after the test, even when actions commit."""
+    from civgrid.db.cache import clear_all
+
     conn = engine.connect()
     outer = conn.begin()
     session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -93,6 +95,7 @@ def db(engine: Engine) -> Iterator[Session]:
         session.close()
         outer.rollback()
         conn.close()
+        clear_all()  # what the sessions committed into ``outer`` is gone; so are the caches
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, false, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from civgrid.auth import scope
 from civgrid.auth.models import ApiToken, Role, ScopeKind, User, UserScope
@@ -11,10 +11,17 @@ from civgrid.auth.security import token_digest
 from civgrid.db.base import utcnow
 from civgrid.errors import Unauthorized
 
+_TOKEN_QUERY = (
+    select(ApiToken)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .options(joinedload(ApiToken.user).joinedload(User.scopes))
+)
+
 
 def user_for_token(db: Session, token: str) -> tuple[User, ApiToken]:
     """The user a bearer token belongs to, or 401 saying why not."""
-    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    # One round trip: the token, its user and the user's scopes (the scope check needs them).
+    row = db.scalars(_TOKEN_QUERY, {"token_hash": token_digest(token)}).unique().one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("invalid token")
     if row.expires_at <= utcnow():

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from civgrid.calendar.models import CalendarDay, DayKind
 from civgrid.calendar.workcalendar import WorkCalendar, parse_periods
 from civgrid.config import get_settings
+from civgrid.db.cache import TableCache
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "calendar" / "cn_holidays.csv"
 
@@ -67,9 +68,16 @@ def _build(edits: tuple[tuple[date, DayKind], ...], periods: str, tz: str) -> Wo
     )
 
 
+def _load_edits(db: Session) -> tuple[tuple[date, DayKind], ...]:
+    rows = db.execute(select(CalendarDay.day, CalendarDay.kind).order_by(CalendarDay.day))
+    return tuple((day, kind) for day, kind in rows)
+
+
+# The local edits, read once per database and kept until they change (see civgrid.db.cache).
+_EDITS = TableCache("calendar_days", _load_edits, (CalendarDay,))
+
+
 def get_calendar(db: Session) -> WorkCalendar:
     """The working calendar now in force (rebuilt only when the edits or the settings change)."""
     settings = get_settings()
-    rows = db.execute(select(CalendarDay.day, CalendarDay.kind).order_by(CalendarDay.day))
-    edits = tuple((day, kind) for day, kind in rows)
-    return _build(edits, settings.work_periods, settings.timezone)
+    return _build(_EDITS.get(db), settings.work_periods, settings.timezone)

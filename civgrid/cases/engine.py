@@ -29,7 +29,7 @@ from civgrid.cases import notify
 from civgrid.cases.models import Case, CaseAttachment, CaseClock, CaseEvent
 from civgrid.cases.service import authorize
 from civgrid.cases.transitions import CaseAction, CaseState, target
-from civgrid.catalogue.models import Category, Stage
+from civgrid.catalogue.models import Stage
 from civgrid.catalogue.service import time_limit_for
 from civgrid.db.base import utcnow
 from civgrid.errors import Conflict, Invalid
@@ -67,11 +67,8 @@ def actor_label(actor: User | None) -> str:
 
 def start_clock(db: Session, case: Case, stage: Stage, now: datetime) -> CaseClock:
     """Start the stage's time limit on the working calendar and show it on the case."""
-    category = db.get(Category, case.category_id)
-    if category is None:  # pragma: no cover  (foreign key)
-        raise Invalid("the case has no category")
     with db.no_autoflush:  # lookups only; the caller's pending rows flush once, at commit
-        amount, unit = time_limit_for(db, category, stage)
+        amount, unit = time_limit_for(db, case.category_id, stage)
         due = get_calendar(db).deadline(now, amount, unit)
     clock = CaseClock(stage=stage, amount=amount, unit=unit, started_at=now, due_at=due)
     case.clocks.append(clock)  # the relationship sets case_id at flush, even for a new case

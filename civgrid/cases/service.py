@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, false, select
+from sqlalchemy import ColumnElement, Float, Integer, Select, bindparam, false, select
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import log_personal_data_read
@@ -250,32 +250,63 @@ def find_duplicates(
     radius_m = settings.duplicate_radius_m if radius_m is None else radius_m
     window_h = settings.duplicate_window_hours if window_h is None else window_h
     at = at or utcnow()
-    # A bounding box narrows the candidates by index-friendly comparisons; the database then
-    # orders them by a planar distance (exact enough at a few hundred metres) and returns
-    # only the nearest few, so a hot spot with many reports stays cheap.
     kx = 111_320 * max(math.cos(math.radians(lat)), 0.01)
-    ky = 111_320.0
-    dx, dy = (Case.lon - lon) * kx, (Case.lat - lat) * ky
+    window = timedelta(hours=window_h)
+    params = {
+        "category_id": category_id,
+        "lon": lon,
+        "lat": lat,
+        "kx": kx,
+        "ky": _KY,
+        "r2": radius_m * radius_m,
+        "lat_lo": lat - radius_m / _KY,
+        "lat_hi": lat + radius_m / _KY,
+        "lon_lo": lon - radius_m / kx,
+        "lon_hi": lon + radius_m / kx,
+        "since": at - window,
+        "until": at + window,
+        "limit": limit,
+    }
+    q = _DUPLICATES
+    if exclude_id is not None:
+        q, params["exclude_id"] = _DUPLICATES_BUT_ONE, exclude_id
+    return [
+        Duplicate(r.id, r.number, r.state, r.reported_at, _metres(lon, lat, r.lon, r.lat))
+        for r in db.execute(q, params)
+    ]
+
+
+_KY = 111_320.0  # metres per degree of latitude
+
+
+def _duplicates_query(exclude: bool) -> AnySelect:
+    """Built once (it is on the intake path); ``find_duplicates`` fills in the parameters.
+
+    A bounding box narrows the candidates by index-friendly comparisons; the database then
+    orders them by a planar distance (exact enough at a few hundred metres) and returns only
+    the nearest few, so a hot spot with many reports stays cheap.
+    """
+    dx = (Case.lon - bindparam("lon", type_=Float)) * bindparam("kx", type_=Float)
+    dy = (Case.lat - bindparam("lat", type_=Float)) * bindparam("ky", type_=Float)
     q = (
         select(Case.id, Case.number, Case.state, Case.reported_at, Case.lon, Case.lat)
         .where(
-            Case.category_id == category_id,
+            Case.category_id == bindparam("category_id"),
             Case.state.notin_([CaseState.MERGED, CaseState.VOIDED, CaseState.REJECTED]),
-            Case.reported_at >= at - timedelta(hours=window_h),
-            Case.reported_at <= at + timedelta(hours=window_h),
-            Case.lat.between(lat - radius_m / ky, lat + radius_m / ky),
-            Case.lon.between(lon - radius_m / kx, lon + radius_m / kx),
-            dx * dx + dy * dy <= radius_m * radius_m,
+            Case.reported_at >= bindparam("since"),
+            Case.reported_at <= bindparam("until"),
+            Case.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+            Case.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+            dx * dx + dy * dy <= bindparam("r2", type_=Float),
         )
         .order_by(dx * dx + dy * dy, Case.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if exclude_id is not None:
-        q = q.where(Case.id != exclude_id)
-    return [
-        Duplicate(r.id, r.number, r.state, r.reported_at, _metres(lon, lat, r.lon, r.lat))
-        for r in db.execute(q)
-    ]
+    return q.where(Case.id != bindparam("exclude_id")) if exclude else q
+
+
+_DUPLICATES = _duplicates_query(exclude=False)
+_DUPLICATES_BUT_ONE = _duplicates_query(exclude=True)
 
 
 def require_staff_territory(user: User, code: str) -> None:

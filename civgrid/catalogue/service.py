@@ -11,6 +11,7 @@ from civgrid.auth import scope
 from civgrid.auth.models import Role
 from civgrid.calendar.units import TimeUnit
 from civgrid.catalogue.models import Category, CategoryKind, RoutingRule, Stage, TimeLimit
+from civgrid.db.cache import TableCache
 from civgrid.departments.models import Department
 from civgrid.errors import Invalid, NotFound
 
@@ -89,19 +90,45 @@ def _escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def time_limit_for(db: Session, category: Category, stage: Stage) -> tuple[float, TimeUnit]:
-    """The category's limit for a stage, else the deployment's default, else the built-in one."""
-    rows = db.scalars(
-        select(TimeLimit).where(
-            TimeLimit.stage == stage,
-            or_(TimeLimit.category_id == category.id, TimeLimit.category_id.is_(None)),
+def _load_time_limits(db: Session) -> dict[tuple[int | None, Stage], tuple[float, TimeUnit]]:
+    rows = db.execute(
+        select(TimeLimit.category_id, TimeLimit.stage, TimeLimit.amount, TimeLimit.unit).order_by(
+            TimeLimit.id.desc()  # on a duplicate default, the oldest row wins
         )
-    ).all()
-    specific = [r for r in rows if r.category_id == category.id]
-    chosen = specific or [r for r in rows if r.category_id is None]
-    if chosen:
-        return chosen[0].amount, chosen[0].unit
-    return STAGE_DEFAULTS[stage]
+    )
+    return {(cat, stage): (amount, unit) for cat, stage, amount, unit in rows}
+
+
+# Every time limit, read once per database and kept until they change (see civgrid.db.cache);
+# deleting a category deletes its limits in the database, hence Category too.
+_TIME_LIMITS = TableCache("time_limits", _load_time_limits, (TimeLimit, Category))
+
+
+def time_limit_for(db: Session, category: Category | int, stage: Stage) -> tuple[float, TimeUnit]:
+    """The category's limit for a stage, else the deployment's default, else the built-in one."""
+    category_id = category if isinstance(category, int) else category.id
+    limits = _TIME_LIMITS.get(db)
+    found = limits.get((category_id, stage)) or limits.get((None, stage))
+    return found or STAGE_DEFAULTS[stage]
+
+
+def _load_intake_facts(db: Session) -> dict[int, bool]:
+    rows = db.execute(select(Category.id, Category.is_major_emergency))
+    return {category_id: bool(major) for category_id, major in rows}
+
+
+# What intake needs of every category (does it exist, is it a major emergency), kept like the
+# time limits; a category created by another process in the last seconds is looked up directly.
+_INTAKE_FACTS = TableCache("categories", _load_intake_facts, (Category,))
+
+
+def is_major_emergency(db: Session, category_id: int) -> bool | None:
+    """Whether the category is a major emergency (重大突发事件); None if it does not exist."""
+    known = _INTAKE_FACTS.get(db).get(category_id)
+    if known is None:
+        category = db.get(Category, category_id)
+        return None if category is None else bool(category.is_major_emergency)
+    return known
 
 
 def effective_time_limits(

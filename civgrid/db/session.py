@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from civgrid.config import get_settings
 
@@ -51,13 +52,21 @@ def session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_db() -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
+async def get_db() -> AsyncIterator[Session]:
+    """FastAPI dependency: one session per request.
+
+    Asynchronous, so that it costs no thread-pool hop: opening a session does no I/O, and
+    closing one does none either unless a transaction is still open (a request that only read,
+    or failed), whose rollback then goes to the thread pool, off the event loop.
+    """
     db = session_factory()()
     try:
         yield db
     finally:
-        db.close()
+        if db.in_transaction():
+            await run_in_threadpool(db.close)
+        else:
+            db.close()
 
 
 def get_page_db(db: Session = Depends(get_db)) -> Iterator[Session]:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -81,6 +82,9 @@ def home(request: Request, user: User | None = Depends(optional_user)) -> Respon
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work while serving: the case sweep (never under CIVGRID_ENV=test)."""
     settings = get_settings()
+    # Sync routes and dependencies run in this many threads at most; fewer threads contend less
+    # for the GIL under load (see docs/benchmarks.md, case intake).
+    to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
     tasks = []
     if settings.sweep_in_process and settings.env != "test" and settings.sweep_interval_seconds > 0:
         from civgrid.cases.sweep import run_periodically

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from civgrid.db.cache import clear_all
 from tests.cases.conftest import World, png_bytes, world  # noqa: F401  (shared fixtures)
 from tests.conftest import PASSWORD
 
@@ -47,7 +48,12 @@ def as_user(client: TestClient) -> Callable[[Any], str]:
 
 @contextmanager
 def count_statements(db: Session) -> Iterator[list[str]]:
-    """Every SQL statement run on ``db``'s connection inside the block."""
+    """Every SQL statement run on ``db``'s connection inside the block, caches cold.
+
+    The in-process caches of small tables (``civgrid.db.cache``) are dropped first, so that the
+    count does not depend on how long ago they were filled.
+    """
+    clear_all()
     statements: list[str] = []
     conn = db.connection()
 

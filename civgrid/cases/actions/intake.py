@@ -17,7 +17,7 @@ from civgrid.cases.numbers import next_number
 from civgrid.cases.service import authorize, locate, require_staff_territory, routing_suggestion
 from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Category, Stage
-from civgrid.catalogue.service import ensure_assignable_to_grid_worker
+from civgrid.catalogue.service import ensure_assignable_to_grid_worker, is_major_emergency
 from civgrid.db.base import utcnow
 from civgrid.errors import Invalid
 
@@ -50,6 +50,16 @@ def _category(db: Session, category: Category | int) -> Category:
     return found
 
 
+def _intake_category(db: Session, category: Category | int) -> tuple[int, bool]:
+    """(id, is a major emergency) of the reported category; 422 if it does not exist."""
+    if isinstance(category, Category):
+        return category.id, bool(category.is_major_emergency)
+    major = is_major_emergency(db, category)
+    if major is None:
+        raise Invalid(f"category {category} does not exist", field="category")
+    return category, major
+
+
 def report_case(
     db: Session,
     *,
@@ -76,7 +86,7 @@ def report_case(
         raise Invalid("description is required", field="description")
     if len(description) > MAX_DESCRIPTION:
         raise Invalid(f"description is longer than {MAX_DESCRIPTION} characters")
-    cat = _category(db, category)
+    category_id, major = _intake_category(db, category)
     contact = (contact or Contact()).validated()
     if actor is not None:
         scope.check_role(actor, Case, "report")
@@ -87,15 +97,13 @@ def report_case(
     if reporter is None and actor is not None and actor.role == Role.RESIDENT:
         reporter = actor
     now = now or utcnow()
-    major = bool(cat.is_major_emergency)
     try:
         case = Case(
-            number=next_number(db, village[:9], now),
             state=CaseState.REPORTED,
             source=CaseSource(source),
             level=CaseLevel.TOWNSHIP if major else CaseLevel.GRID if grid else CaseLevel.VILLAGE,
             priority=Priority.EMERGENCY if major else Priority(priority),
-            category_id=cat.id,
+            category_id=category_id,
             lon=lon,
             lat=lat,
             address=address.strip()[:200],
@@ -124,7 +132,10 @@ def report_case(
                 data={"source": str(source)},
             )
         )
-        start_clock(db, case, Stage.REGISTER, now)
+        with db.no_autoflush:
+            start_clock(db, case, Stage.REGISTER, now)
+        # Numbered last: the day's counter row stays locked only for the flush and the commit.
+        case.number = next_number(db, village[:9], now)
         if major:
             notify.queue(
                 db,
