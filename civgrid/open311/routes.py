@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
 
 from civgrid.auth import scope
 from civgrid.auth.deps import client_ip, current_user
@@ -18,7 +20,7 @@ from civgrid.auth.models import User
 from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
-from civgrid.errors import CivgridError, NotFound
+from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.open311 import actions, service
 from civgrid.open311.formats import FORMATS, error_response, format_of_path, respond
 from civgrid.open311.models import ApiClient
@@ -57,6 +59,8 @@ class GeoReportRoute(APIRoute):
         return handle
 
 
+URLENCODED = "application/x-www-form-urlencoded"
+MAX_FIELDS = 1000  # as Starlette's own form parser
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=GeoReportRoute)
 DB = Annotated[Session, Depends(get_db)]
 
@@ -115,7 +119,7 @@ def service_definition(service_code: str, fmt: str, db: DB, jurisdiction_id: str
 async def create_request(fmt: str, request: Request, db: DB) -> Response:
     """Report a case (form-encoded, or multipart with a ``media`` photo); needs an api_key."""
     fmt = _format(fmt)
-    submission = submission_from_form(await request.form())
+    submission = submission_from_form(await _form(request))
     client = await run_in_threadpool(service.client_for_key, db, submission.api_key)
     media = await actions.read_media(submission)
     token = await run_in_threadpool(
@@ -132,6 +136,25 @@ async def create_request(fmt: str, request: Request, db: DB) -> Response:
         }
     ]
     return respond(fmt, "service_requests", doc)
+
+
+async def _form(request: Request) -> FormData:
+    """The POSTed form. A form-encoded body must be percent-encoded, but many clients (curl -d,
+    hotline systems) send raw UTF-8; Starlette would read those bytes as Latin-1 and store
+    mojibake, so such a body is decoded as UTF-8 here, and refused if it is not UTF-8."""
+    if not request.headers.get("content-type", "").startswith(URLENCODED):
+        return await request.form()
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("the form body is not UTF-8: percent-encode UTF-8 text") from None
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        raise Invalid(f"the form has more than {MAX_FIELDS} fields") from None
+    fields: list[tuple[str, str | UploadFile]] = list(pairs)
+    return FormData(fields)
 
 
 @router.get("/tokens/{token}.{fmt}")

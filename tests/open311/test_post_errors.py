@@ -115,3 +115,31 @@ def test_bad_query_arguments_are_400_not_the_app_default(o311: Open311World, fmt
         assert r.status_code == 400, query
         assert _error(r, fmt)[0] == 400
         assert "detail" not in r.text  # not the app's generic JSON error
+
+
+def _raw_form(o311: Open311World, description: bytes) -> bytes:
+    fields = f"api_key={o311.api_key}&service_code={o311.plain.code}&lat={o311.lat}&long={o311.lon}"
+    return fields.encode() + b"&description=" + description
+
+
+def test_raw_utf8_in_a_form_body_is_read_as_utf8(o311: Open311World) -> None:
+    """curl -d and many hotline systems send Chinese unescaped: no mojibake is stored."""
+    from civgrid.cases.models import Case
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = _raw_form(o311, "路口暴露垃圾+三天".encode())
+    r = o311.client.post("/open311/v2/requests.json", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    number = r.json()[0]["service_request_id"]
+    case = o311.db.query(Case).filter(Case.number == number).one()
+    assert case.description == "路口暴露垃圾 三天"
+
+
+def test_a_form_body_that_is_not_utf8_is_refused(o311: Open311World) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    before = o311.stored()
+    body = _raw_form(o311, "路口垃圾".encode("gbk"))
+    r = o311.client.post("/open311/v2/requests.xml", content=body, headers=headers)
+    assert r.status_code == 400
+    assert "not UTF-8" in _error(r, "xml")[1]
+    assert o311.stored() == before
