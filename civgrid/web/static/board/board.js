@@ -14,14 +14,6 @@
   var button = document.getElementById("board-map-show");
   if (!el || !el.dataset.cases) { if (button) { button.hidden = true; } return; }
   var started = false;
-  function load(tag, attrs) {
-    return new Promise(function (resolve, reject) {
-      var node = document.createElement(tag);
-      Object.keys(attrs).forEach(function (k) { node[k] = attrs[k]; });
-      node.onload = resolve; node.onerror = reject;
-      document.head.appendChild(node);
-    });
-  }
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) { throw new Error(url + ": " + r.status); }
@@ -40,10 +32,7 @@
     if (started) { return; }
     started = true;
     var map;
-    Promise.all([
-      load("link", { rel: "stylesheet", href: "/static/leaflet/leaflet.css" }),
-      load("script", { src: "/static/leaflet/leaflet.js" })
-    ]).then(function () {
+    window.civgridLeaflet().then(function () {
       map = L.map(el, { attributionControl: !!el.dataset.tileUrl, zoomSnap: 0.25 });
       if (el.dataset.tileUrl) {
         L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);

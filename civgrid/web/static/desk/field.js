@@ -21,23 +21,11 @@
       set(p.coords.longitude, p.coords.latitude, "located");
     }, function (err) { status.textContent = status.dataset.failed + " " + err.message; }, { enableHighAccuracy: true, timeout: 15000 });
   });
-  function load(tag, attrs) {
-    return new Promise(function (resolve, reject) {
-      var el = document.createElement(tag);
-      Object.keys(attrs).forEach(function (k) { el[k] = attrs[k]; });
-      el.onload = resolve; el.onerror = reject;
-      document.head.appendChild(el);
-    });
-  }
   document.getElementById("pin-map").addEventListener("click", function () {
     var box = document.getElementById("pin-picker");
     box.hidden = false;
     if (map) { return; }
-    Promise.all([
-      load("link", { rel: "stylesheet", href: "/static/leaflet/leaflet.css" }),
-      load("script", { src: "/static/leaflet/leaflet.js" })
-    ]).then(function () {
-      L.Icon.Default.imagePath = "/static/leaflet/images/";
+    window.civgridLeaflet().then(function () {
       map = L.map(box, { attributionControl: false });
       var url = box.dataset.grids || "/api/v1/grids";  // the portal reads the public outlines
       return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });

@@ -8,14 +8,6 @@
   var locateButton = document.getElementById("locate-me");
   var status = document.getElementById("locate-status");
   var map = null, ready = null;
-  function load(tag, attrs) {
-    return new Promise(function (resolve, reject) {
-      var node = document.createElement(tag);
-      Object.keys(attrs).forEach(function (k) { node[k] = attrs[k]; });
-      node.onload = resolve; node.onerror = reject;
-      document.head.appendChild(node);
-    });
-  }
   function say(text, link) {
     if (!status) { return; }
     status.textContent = text;
@@ -41,10 +33,7 @@
     el.hidden = false;
     if (showButton) { showButton.hidden = true; }
     if (ready) { return ready; }
-    ready = Promise.all([
-      load("link", { rel: "stylesheet", href: "/static/leaflet/leaflet.css" }),
-      load("script", { src: "/static/leaflet/leaflet.js" })
-    ]).then(function () {
+    ready = window.civgridLeaflet().then(function () {
       map = L.map(el, { attributionControl: !!el.dataset.tileUrl, zoomSnap: 0.25 });
       if (el.dataset.tileUrl) {
         L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);
