@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from civgrid.auth import scope
 from civgrid.auth.models import Role
 from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
-from civgrid.cases.public import mask_personal, public_cases, public_status
+from civgrid.cases.public import mask_personal, public_attachment, public_cases, public_status
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category, Stage
 from civgrid.departments.models import Department
@@ -232,11 +232,11 @@ def public_photos(db: Session, case_ids: Sequence[int]) -> dict[int, CaseAttachm
 
 def public_photo(db: Session, attachment_id: int) -> CaseAttachment:
     """An attachment GET requests links to: a case's first reporter photo, public case only."""
-    att = db.get(CaseAttachment, attachment_id)
-    visible = att is not None and db.scalar(
-        public_cases().where(Case.id == att.case_id).with_only_columns(Case.id)
-    )
-    if att is None or not visible or public_photos(db, [att.case_id]).get(att.case_id) != att:
+    try:
+        att = public_attachment(db, attachment_id)
+    except NotFound:
+        att = None
+    if att is None or public_photos(db, [att.case_id]).get(att.case_id) != att:
         raise NotFound(f"media {attachment_id} not found")
     return att
 
