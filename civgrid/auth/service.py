@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import bindparam, exists, false, or_, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -9,6 +11,7 @@ from civgrid.auth import scope
 from civgrid.auth.models import ApiToken, Role, ScopeKind, User, UserScope
 from civgrid.auth.security import token_digest
 from civgrid.db.base import utcnow
+from civgrid.db.cache import TableCache
 from civgrid.errors import Unauthorized
 
 _TOKEN_QUERY = (
@@ -18,17 +21,52 @@ _TOKEN_QUERY = (
 )
 
 
-def user_for_token(db: Session, token: str) -> tuple[User, ApiToken]:
-    """The user a bearer token belongs to, or 401 saying why not."""
+def user_for_token(db: Session, token: str) -> User:
+    """The user a bearer token belongs to, in ``db``'s session, or 401 saying why not."""
+    user = user_for_known_token(db, token)
+    if user is None:
+        digest = token_digest(token)
+        _TOKENS.get(db)[digest] = hit = _check_token(db, digest)
+        user = _in_session(db, hit)
+    return user
+
+
+def user_for_known_token(db: Session, token: str) -> User | None:
+    """``user_for_token`` for a token checked recently, with no I/O; None if it is not known.
+
+    The user is copied into ``db``'s session without loading it (see ``_TOKENS``).
+    """
+    hit = _TOKENS.get(db).get(token_digest(token))
+    return None if hit is None else _in_session(db, hit)
+
+
+def _in_session(db: Session, hit: tuple[User, datetime]) -> User:
+    user, expires_at = hit
+    if expires_at <= utcnow():
+        raise Unauthorized("token expired")
+    return db.merge(user, load=False)
+
+
+def _check_token(db: Session, digest: str) -> tuple[User, datetime]:
+    """(a detached copy of the token's user with its scopes, the token's expiry); 401 if bad."""
     # One round trip: the token, its user and the user's scopes (the scope check needs them).
-    row = db.scalars(_TOKEN_QUERY, {"token_hash": token_digest(token)}).unique().one_or_none()
+    row = db.scalars(_TOKEN_QUERY, {"token_hash": digest}).unique().one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("invalid token")
-    if row.expires_at <= utcnow():
-        raise Unauthorized("token expired")
     if not row.user.is_active:
         raise Unauthorized("account disabled")
-    return row.user, row
+    # Copied into a session of its own and left detached: requests copy it into theirs.
+    with Session() as scratch:
+        user = scratch.merge(row.user, load=False)
+    return user, row.expires_at
+
+
+# Tokens seen valid, by digest, per database: emptied when this process writes users, their
+# scopes or tokens (revoking a token, deactivating a user, changing a password …), and at least
+# every 2 s for a change made by another process (civgrid.db.cache). A bad token is never kept.
+_TOKENS: TableCache[dict[str, tuple[User, datetime]]] = TableCache(
+    "api_tokens", lambda _db: {}, (User, UserScope, ApiToken)
+)
 
 
 def _users_in(j: scope.Jurisdiction):  # type: ignore[no-untyped-def]

@@ -65,14 +65,25 @@ def actor_label(actor: User | None) -> str:
     return actor.username if actor is not None else "system"
 
 
+def new_clock(db: Session, category_id: int, stage: Stage, now: datetime) -> CaseClock:
+    """A clock for the stage, started ``now``: its time limit and deadline on the calendar."""
+    with db.no_autoflush:  # lookups only; the caller's pending rows flush once, at commit
+        amount, unit = time_limit_for(db, category_id, stage)
+        due = get_calendar(db).deadline(now, amount, unit)
+    return CaseClock(stage=stage, amount=amount, unit=unit, started_at=now, due_at=due)
+
+
+def show_clock(case: Case, clock: CaseClock) -> None:
+    """The case shows its running clock: stage, since when, due when, in which unit."""
+    case.stage, case.stage_started_at = clock.stage, clock.started_at
+    case.due_at, case.due_unit = clock.due_at, clock.unit
+
+
 def start_clock(db: Session, case: Case, stage: Stage, now: datetime) -> CaseClock:
     """Start the stage's time limit on the working calendar and show it on the case."""
-    with db.no_autoflush:  # lookups only; the caller's pending rows flush once, at commit
-        amount, unit = time_limit_for(db, case.category_id, stage)
-        due = get_calendar(db).deadline(now, amount, unit)
-    clock = CaseClock(stage=stage, amount=amount, unit=unit, started_at=now, due_at=due)
-    case.clocks.append(clock)  # the relationship sets case_id at flush, even for a new case
-    case.stage, case.stage_started_at, case.due_at, case.due_unit = stage, now, due, unit
+    clock = new_clock(db, case.category_id, stage, now)
+    case.clocks.append(clock)  # the relationship sets case_id at flush
+    show_clock(case, clock)
     return clock
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import Role, User
@@ -132,8 +133,13 @@ def list_cases(
 
 
 @api.post("", response_model=ReportOut, status_code=201)
-def report(body: CaseReport, user: Actor, db: DB) -> ReportOut:
+async def report(body: CaseReport, user: Actor, db: DB) -> ReportOut:
     """Report (上报) a case; the answer lists likely duplicates for the dispatcher."""
+    # The database work runs in the thread pool in one go; the rest stays on the event loop.
+    return await run_in_threadpool(_report, body, user, db)
+
+
+def _report(body: CaseReport, user: User, db: Session) -> ReportOut:
     # Looked up before the insert, in the same transaction: one round trip fewer.
     duplicates = service.find_duplicates(
         db, category_id=body.category_id, lon=body.lon, lat=body.lat, limit=10

@@ -270,9 +270,11 @@ def find_duplicates(
     q = _DUPLICATES
     if exclude_id is not None:
         q, params["exclude_id"] = _DUPLICATES_BUT_ONE, exclude_id
+    db.flush()  # the session's own pending cases count too
+    # On the session's connection: a plain select of columns needs none of the ORM's work.
     return [
         Duplicate(r.id, r.number, r.state, r.reported_at, _metres(lon, lat, r.lon, r.lat))
-        for r in db.execute(q, params)
+        for r in db.connection().execute(q, params)
     ]
 
 

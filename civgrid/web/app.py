@@ -139,7 +139,11 @@ def _routers() -> list[APIRouter]:
     from civgrid.planning import routes as planning_routes
     from civgrid.portal import routes as portal_routes
 
+    # Routes are matched in this order, one by one: the case API, which takes the most requests
+    # (intake above all), comes first.
     return [
+        case_routes.api,
+        case_action_routes.router,
         base,
         auth_routes.router,
         auth_routes.api,
@@ -148,8 +152,6 @@ def _routers() -> list[APIRouter]:
         calendar_routes.api,
         catalogue_routes.api,
         catalogue_routes.pages,
-        case_routes.api,
-        case_action_routes.router,
         desk_routes.router,
         desk_field_routes.router,
         grid_routes.api,

@@ -72,6 +72,50 @@ def test_expired_token_is_401_with_reason(
     assert r.json()["detail"] == "token expired"
 
 
+def test_a_remembered_token_follows_changes_made_here_at_once(
+    client: TestClient, db: Session, make_user, bearer
+) -> None:
+    from civgrid.auth.actions import deactivate_user
+    from civgrid.auth.models import ScopeKind, UserScope
+
+    user = make_user("dispatcher", ("division", "441900101"))
+    headers = bearer(user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200  # now remembered
+    user.scopes.append(UserScope(kind=ScopeKind.DIVISION, ref="441900102"))
+    db.commit()
+    scopes = client.get("/api/v1/me", headers=headers).json()["scopes"]
+    assert ["division", "441900102"] in [[s["kind"], s["ref"]] for s in scopes]
+    for token in db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+        token.expires_at = utcnow() + timedelta(seconds=1)
+    db.commit()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    deactivate_user(db, user, actor=None)
+    r = client.get("/api/v1/me", headers=headers)
+    assert (r.status_code, r.json()["detail"]) == (401, "account disabled")
+
+
+def test_a_remembered_token_follows_other_processes_within_seconds(
+    client: TestClient, db: Session, make_user, bearer, monkeypatch
+) -> None:
+    import time
+
+    from sqlalchemy import update
+
+    from civgrid.db import cache
+
+    user = make_user("dispatcher", ("division", "441900101"))
+    headers = bearer(user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    # Revoked by another process: a plain UPDATE, which this process's sessions do not see.
+    db.execute(update(ApiToken).where(ApiToken.user_id == user.id).values(revoked_at=utcnow()))
+    db.commit()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200, "remembered"
+    later = time.monotonic() + cache.RECHECK_S + 0.1
+    monkeypatch.setattr(cache.time, "monotonic", lambda: later)
+    r = client.get("/api/v1/me", headers=headers)
+    assert (r.status_code, r.json()["detail"]) == (401, "invalid token")
+
+
 def test_garbage_tokens_are_401(client: TestClient) -> None:
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
     r = client.get("/api/v1/me", headers={"Authorization": "Basic abc"})

@@ -53,6 +53,44 @@ def test_report_numbers_locates_and_starts_the_register_clock(db: Session, world
     assert _log(db, a) == [("report", None, "reported")]
 
 
+def test_reported_objects_are_their_rows_and_load_nothing(db: Session, world) -> None:
+    """The intake writes with Core; the case, event and clock it returns are the stored rows."""
+    from sqlalchemy import event, inspect
+
+    from civgrid.cases.models import CaseClock
+
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    case = world.report(contact=actions.Contact("0769-12345678", None), address=" 东城路 1 号 ")
+    event.listen(db.get_bind(), "before_cursor_execute", count)
+    try:  # every column and the clock are there, as if loaded: no query
+        held = {c.key: getattr(case, c.key) for c in inspect(Case).columns}
+        clocks = [(k.id, k.stage, k.amount, k.unit, k.started_at, k.due_at) for k in case.clocks]
+    finally:
+        event.remove(db.get_bind(), "before_cursor_execute", count)
+    assert statements == []
+    assert not db.dirty and not db.new
+    db.expunge_all()
+    stored = db.get(Case, held["id"])
+    assert stored is not None
+    assert {c.key: getattr(stored, c.key) for c in inspect(Case).columns} == held
+    assert held["version"] == 1 and held["address"] == "东城路 1 号"
+    assert held["reporter_phone"] == "0769-12345678"
+    assert [(k.id, k.stage, k.amount, k.unit, k.started_at, k.due_at) for k in stored.clocks] == (
+        clocks
+    )
+    (first,) = db.scalars(select(CaseEvent).where(CaseEvent.case_id == stored.id))
+    assert first.data == {"source": "patrol"} and first.attachment_ids == []
+    assert first.actor_id == world.worker.id and first.note == ""
+    assert db.scalar(select(func.count()).select_from(CaseClock)) >= 1
+    # The case goes on like any other: registered, with its optimistic version moving on.
+    actions.register_case(db, stored, actor=world.dispatcher)
+    assert stored.state == S.REGISTERED and stored.version > 1
+
+
 def test_main_line_with_rework_replays(db: Session, world) -> None:
     case = world.report(contact=actions.Contact(phone="13800000000"))
     actions.register_case(db, case, actor=world.dispatcher)

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.cases import notify
-from civgrid.cases.engine import acting, actor_label, require_note, start_clock
+from civgrid.cases.engine import acting, actor_label, new_clock, require_note, show_clock
 from civgrid.cases.models import Case, CaseEvent, CaseLevel, CaseSource, Priority
-from civgrid.cases.numbers import next_number
+from civgrid.cases.newcase import insert_new_case
 from civgrid.cases.service import authorize, locate, require_staff_territory, routing_suggestion
 from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Category, Stage
@@ -97,45 +97,38 @@ def report_case(
     if reporter is None and actor is not None and actor.role == Role.RESIDENT:
         reporter = actor
     now = now or utcnow()
+    clock = new_clock(db, category_id, Stage.REGISTER, now)
+    case = Case(
+        state=CaseState.REPORTED,
+        source=CaseSource(source),
+        level=CaseLevel.TOWNSHIP if major else CaseLevel.GRID if grid else CaseLevel.VILLAGE,
+        priority=Priority.EMERGENCY if major else Priority(priority),
+        category_id=category_id,
+        lon=lon,
+        lat=lat,
+        address=address.strip()[:200],
+        division_code=village,
+        grid_code=grid,
+        territory_code=territory,
+        description=description,
+        reporter_user_id=reporter.id if reporter else None,
+        reporter_phone=contact.phone,
+        reporter_email=contact.email,
+        reported_at=now,
+        updated_at=now,
+    )
+    show_clock(case, clock)
+    event = CaseEvent(
+        at=now,
+        actor_id=actor.id if actor else None,
+        actor_label=actor_label(actor) if actor else f"anonymous ({source})",
+        action=CaseAction.REPORT,
+        from_state=None,
+        to_state=CaseState.REPORTED,
+        data={"source": str(source)},
+    )
     try:
-        case = Case(
-            state=CaseState.REPORTED,
-            source=CaseSource(source),
-            level=CaseLevel.TOWNSHIP if major else CaseLevel.GRID if grid else CaseLevel.VILLAGE,
-            priority=Priority.EMERGENCY if major else Priority(priority),
-            category_id=category_id,
-            lon=lon,
-            lat=lat,
-            address=address.strip()[:200],
-            division_code=village,
-            grid_code=grid,
-            territory_code=territory,
-            description=description,
-            reporter_user_id=reporter.id if reporter else None,
-            reporter_phone=contact.phone,
-            reporter_email=contact.email,
-            reported_at=now,
-            updated_at=now,
-            clocks=[],  # a new case has no clocks: spare the lazy load in start_clock
-        )
-        db.add(case)
-        # One flush at commit writes case, event, clock and notification in order.
-        db.add(
-            CaseEvent(
-                case=case,
-                at=now,
-                actor_id=actor.id if actor else None,
-                actor_label=actor_label(actor) if actor else f"anonymous ({source})",
-                action=CaseAction.REPORT,
-                from_state=None,
-                to_state=CaseState.REPORTED,
-                data={"source": str(source)},
-            )
-        )
-        with db.no_autoflush:
-            start_clock(db, case, Stage.REGISTER, now)
-        # Numbered last: the day's counter row stays locked only for the flush and the commit.
-        case.number = next_number(db, village[:9], now)
+        insert_new_case(db, case, event, clock, township_code=village[:9])
         if major:
             notify.queue(
                 db,
