@@ -173,7 +173,10 @@ def territory_index(db: Session) -> TerritoryIndex:
     if cached is not None and cached.index.fingerprint == fp:
         cached.checked_at = now
         return cached.index
-    with _LOCK:
+    with _LOCK:  # one thread builds; the others waiting here take what it built
+        cached = _INDEXES.get(key)
+        if cached is not None and cached.index.fingerprint == fp:
+            return cached.index
         built = _build_index(db, fp)
         _INDEXES[key] = _Cached(built, now)
         return built

@@ -109,3 +109,33 @@ def test_locator_forgets_a_rolled_back_grid(db: Session, two_grids: list[Grid]) 
     assert locate_point(db, *inside_new) is not None
     nested.rollback()
     assert locate_point(db, *inside_new) is None
+
+
+def test_threads_that_find_no_index_build_it_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A server's first burst of requests waits for one build instead of building in turn."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from civgrid.grids import service
+
+    builds: list[int] = []
+
+    def slow_build(_db: object, fp: tuple[int]) -> object:
+        builds.append(1)
+        time.sleep(0.05)
+        return SimpleNamespace(fingerprint=fp)
+
+    monkeypatch.setattr(service, "_INDEXES", {})
+    monkeypatch.setattr(service, "_fingerprint", lambda _db: (1,))
+    monkeypatch.setattr(service, "_build_index", slow_build)
+    db = SimpleNamespace(get_bind=lambda: SimpleNamespace(engine=SimpleNamespace(url="x")))
+    threads = [
+        threading.Thread(target=service.territory_index, args=(db,))  # type: ignore[arg-type]
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1
