@@ -20,7 +20,18 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, Table, bindparam, cast, func, insert, select, true
+from sqlalchemy import (
+    Column,
+    String,
+    Table,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -49,7 +60,7 @@ def insert_new_case(
     The three objects are new and unlinked (no ``case`` relationship set); afterwards they are
     persistent and clean in ``db``, ids and number filled in, ``case.clocks == [clock]``.
     """
-    rows = [_values(CASES, case), _values(EVENTS, event), _values(CLOCKS, clock)]
+    rows = [_values(table, obj) for table, obj in zip(TABLES, (case, event, clock), strict=True)]
     prefix = number_prefix(township_code, case.reported_at)
     conn = db.connection()
     if conn.dialect.name == "postgresql":
@@ -75,33 +86,50 @@ def _number(prefix: str, seq: int) -> str:
     return f"{prefix}-{seq:0{DIGITS}d}"
 
 
-def _values(table: Table, obj: Any) -> dict[str, Any]:
-    """Every column of ``obj``'s row but its id: what it was given, else the column default.
+TABLES = (CASES, EVENTS, CLOCKS)
+# What a new case, its first event and its clock never have: not written (they stay NULL), so
+# that the statement keeps few parameters (psycopg caches the parsing of a query of at most
+# 50 parameters and 4 kB; the intake's query is parsed once, not per report).
+UNSET: dict[str, frozenset[str]] = {
+    "cases": frozenset(
+        {
+            "state_before_suspension",
+            "department_code",
+            "rating",
+            "merged_into_id",
+            "extension_amount",
+            *(f"{s}_at" for s in ("registered", "dispatched", "accepted", "handled")),
+            *(f"{s}_at" for s in ("verified", "closed", "evaluated")),
+        }
+    ),
+    "case_events": frozenset(),
+    "case_clocks": frozenset({"finished_at", "escalated_at"}),
+}
 
-    The defaults are set on the object too, so that it holds the whole row once persistent
+
+def _written(table: Table) -> list[Column[Any]]:
+    """The columns the insert writes: not the id, the case link or number, nor ``UNSET``."""
+    skip = UNSET[table.name] | {"number", "case_id"}
+    return [c for c in table.columns if not c.primary_key and c.key not in skip]
+
+
+def _values(table: Table, obj: Any) -> dict[str, Any]:
+    """The written columns of ``obj``'s row: what it was given, else the column default.
+
+    Every column ends up set on the object, so that it holds the whole row once persistent
     (an unset attribute would be loaded again on first access).
     """
+    for key in UNSET[table.name]:
+        if obj.__dict__.get(key) is not None:
+            raise ValueError(f"a new {table.name} row has no {key}")
+        setattr(obj, key, None)
     values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.primary_key or column.key in ("number", "case_id"):
-            continue
+    for column in _written(table):
         if column.key not in obj.__dict__:
             value = getattr(column.default, "arg", None)  # a scalar or a callable
             setattr(obj, column.key, value(None) if callable(value) else value)
         values[column.key] = getattr(obj, column.key)
     return values
-
-
-def _typed(prefix: str, table: Table) -> list[Any]:
-    """Bound parameters ``<prefix>_<column>`` for the row, cast to the columns' types.
-
-    The casts matter for NULLs: in ``INSERT … SELECT`` an untyped NULL would be text.
-    """
-    return [
-        cast(bindparam(f"{prefix}_{c.key}", type_=c.type), c.type).label(c.key)
-        for c in table.columns
-        if not c.primary_key and c.key not in ("number", "case_id")
-    ]
 
 
 def _counter_upsert(insert_: Any) -> Any:
@@ -121,37 +149,41 @@ def _pg_report() -> Any:
 
     Built once, on first use: the statement is the same for every report, only the parameters
     change (and the foreign-key columns know their types only once every model is imported).
+    Each parameter carries its column's type: in ``INSERT … SELECT`` an untyped NULL is text.
     """
+
+    def params(prefix: str, table: Table) -> list[Any]:
+        return [bindparam(f"{prefix}_{c.key}", type_=c.type) for c in _written(table)]
+
+    def names(table: Table) -> list[str]:
+        return [c.key for c in _written(table)]
+
     n = _counter_upsert(pg_insert).cte("n")
     seq = cast(n.c.last, String)
     number = (
         bindparam("prefix", type_=String)
-        + "-"
-        + func.lpad(seq, func.greatest(DIGITS, func.length(seq)), "0")
+        + literal_column("'-'")
+        + func.lpad(seq, func.greatest(literal_column(str(DIGITS)), func.length(seq)), "0")
     )
-    case_cols = _typed("c", CASES)
     c = (
         insert(CASES)
-        .from_select(
-            ["number", *[p.name for p in case_cols]], select(number, *case_cols).select_from(n)
-        )
+        .from_select(["number", *names(CASES)], select(number, *params("c", CASES)).select_from(n))
         .returning(CASES.c.id, CASES.c.number)
         .cte("c")
     )
 
-    def child(table: Table, prefix: str, name: str) -> Any:
-        cols = _typed(prefix, table)
+    def child(table: Table, prefix: str) -> Any:
         return (
             insert(table)
-            .from_select(["case_id", *[p.name for p in cols]], select(c.c.id, *cols).select_from(c))
+            .from_select(["case_id", *names(table)], select(c.c.id, *params(prefix, table)))
             .returning(table.c.id)
-            .cte(name)
+            .cte(prefix)
         )
 
-    e, k = child(EVENTS, "e", "e"), child(CLOCKS, "k", "k")
+    e, k = child(EVENTS, "e"), child(CLOCKS, "k")
     # one row each: joined on TRUE
     return select(c.c.id, c.c.number, e.c.id, k.c.id).select_from(c.join(e, true()).join(k, true()))
 
 
 _SQLITE_NEXT = _counter_upsert(sqlite_insert)
-_SQLITE_INSERTS = [insert(t).returning(t.c.id) for t in (CASES, EVENTS, CLOCKS)]
+_SQLITE_INSERTS = [insert(t).returning(t.c.id) for t in TABLES]

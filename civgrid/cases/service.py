@@ -294,7 +294,7 @@ def _duplicates_query(exclude: bool) -> AnySelect:
         select(Case.id, Case.number, Case.state, Case.reported_at, Case.lon, Case.lat)
         .where(
             Case.category_id == bindparam("category_id"),
-            Case.state.notin_([CaseState.MERGED, CaseState.VOIDED, CaseState.REJECTED]),
+            *[Case.state != s for s in (CaseState.MERGED, CaseState.VOIDED, CaseState.REJECTED)],
             Case.reported_at >= bindparam("since"),
             Case.reported_at <= bindparam("until"),
             Case.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
