@@ -23,12 +23,12 @@ _TOKEN_QUERY = (
 
 def user_for_token(db: Session, token: str) -> User:
     """The user a bearer token belongs to, in ``db``'s session, or 401 saying why not."""
-    user = user_for_known_token(db, token)
-    if user is None:
-        digest = token_digest(token)
-        _TOKENS.get(db)[digest] = hit = _check_token(db, digest)
-        user = _in_session(db, hit)
-    return user
+    digest = token_digest(token)
+    known = _TOKENS.get(db)
+    hit = known.get(digest)
+    if hit is None:
+        known[digest] = hit = _check_token(db, digest)
+    return _in_session(db, hit)
 
 
 def user_for_known_token(db: Session, token: str) -> User | None:

@@ -160,6 +160,7 @@ def _pg_report() -> Any:
 
     n = _counter_upsert(pg_insert).cte("n")
     seq = cast(n.c.last, String)
+    # ``_number`` in SQL: at least DIGITS digits, zero-padded, never cut
     number = (
         bindparam("prefix", type_=String)
         + literal_column("'-'")
