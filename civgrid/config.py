@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Threads for synchronous routes and dependencies per server process (anyio's default is
     # 40). A CPU-bound worker serves intake faster with a few (4) than with many.
     threadpool_size: int = Field(40, ge=1, le=1000)
+    # On PostgreSQL, case intake writes on an asynchronous connection on the event loop
+    # (civgrid.db.aio); false keeps it in the request's session, in the thread pool.
+    async_writes: bool = True
     duplicate_radius_m: float = Field(50.0, gt=0)
     duplicate_window_hours: float = Field(72.0, gt=0)
     # Resident portal anti-abuse: submissions per address per hour, per contact per day.

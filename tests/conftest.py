@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BACKEND = os.environ.get("CIVGRID_TEST_BACKEND", "sqlite")
@@ -181,15 +182,29 @@ def live_server(engine: Engine) -> Iterator[str]:
     thread.join(timeout=5)
 
 
+@dataclass(frozen=True)
+class DemoSite:
+    """The served demo: its address, and sessions on its database."""
+
+    base: str
+    sessions: sessionmaker[Session]
+
+
 @pytest.fixture(scope="session")
-def demo_server(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_server(demo_site: DemoSite) -> str:
+    """The address of ``demo_site``'s server."""
+    return demo_site.base
+
+
+@pytest.fixture(scope="session")
+def demo_site(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
     """A real uvicorn server over a separate database loaded with the full demo (`load_demo`).
 
     Browser tests use it: their data is committed, so it must not leak into the rolled-back
-    tests that share ``engine``.
+    tests that share ``engine``. Its sessions are bound to its engine, as when serving for
+    real (on PostgreSQL, case intake then writes on the app's asynchronous pool).
     """
     import uvicorn
-    from sqlalchemy.orm import sessionmaker
 
     from civgrid.db.migrate import upgrade
     from civgrid.db.session import get_db, make_engine
@@ -226,7 +241,7 @@ def demo_server(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Ite
             break
         except httpx.HTTPError:
             time.sleep(0.05)
-    yield base
+    yield DemoSite(base, factory)
     server.should_exit = True
     thread.join(timeout=5)
     demo_engine.dispose()

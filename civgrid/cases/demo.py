@@ -88,7 +88,7 @@ def load_demo_cases(db: Session) -> int:
             description=text,
             actor=worker if source == CaseSource.PATROL else disp,
             contact=actions.Contact(phone=phone),
-        )
+        ).case
 
     def photo(case: Case, who: User, kind: AttachmentKind) -> int:
         colour = (90, 140, 60) if kind == AttachmentKind.AFTER else (140, 90, 60)

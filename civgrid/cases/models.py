@@ -116,8 +116,12 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
-    # Duplicate detection: same category, recent first.
-    __table_args__ = (Index("ix_cases_category_id_reported_at", "category_id", "reported_at"),)
+    __table_args__ = (
+        # Lists of one category, newest first.
+        Index("ix_cases_category_id_reported_at", "category_id", "reported_at"),
+        # Likely duplicates: one category, near a point (civgrid.cases.duplicates).
+        Index("ix_cases_category_id_lat_lon", "category_id", "lat", "lon"),
+    )
 
     clocks: Mapped[list[CaseClock]] = relationship(back_populates="case", order_by="CaseClock.id")
 

@@ -3,23 +3,25 @@
 Case numbers are human-readable and unique: ``<township code>-<local date>-<daily sequence>``,
 e.g. ``441900101-20261123-00042``, taken from a counter row per township and day.
 
-On PostgreSQL the counter upsert and the three inserts are one statement (data-modifying
-CTEs): one round trip, and the counter row stays locked only for that statement and the
-commit, so concurrent reports queue on it briefly. A report that rolls back gives its number
-back: no gaps, no duplicates. SQLite, which serialises writers anyway, runs the same writes
-one after the other.
+On PostgreSQL the counter upsert, the three inserts and the likely-duplicate search are one
+statement (data-modifying CTEs): one round trip, and the counter row stays locked only for
+that statement and the commit, so concurrent reports queue on it briefly. A report that rolls
+back gives its number back: no gaps, no duplicates. SQLite, which serialises writers anyway,
+runs the same writes one after the other.
 
 The rows are written with Core, not flushed through the ORM (the ORM's unit of work was the
 largest cost of intake, see docs/benchmarks.md); the objects passed in are then made
-persistent in the session as if loaded, so callers use them like any other.
+persistent in the session as if loaded, so callers use them like any other. The API's intake
+sends the same statement on an asynchronous connection instead (``insert_new_case_async``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     Column,
     String,
@@ -33,10 +35,13 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from civgrid.cases.duplicates import Duplicate, Near, duplicates_query, nearest
 from civgrid.cases.models import Case, CaseClock, CaseEvent, CaseNumberCounter
 from civgrid.config import get_settings
 
@@ -53,33 +58,86 @@ def number_prefix(township_code: str, at: datetime) -> str:
 
 
 def insert_new_case(
-    db: Session, case: Case, event: CaseEvent, clock: CaseClock, township_code: str
-) -> Case:
+    db: Session,
+    case: Case,
+    event: CaseEvent,
+    clock: CaseClock,
+    township_code: str,
+    near: Near | None = None,
+) -> list[Duplicate]:
     """Number ``case`` and write it with its first event and clock, in ``db``'s transaction.
 
     The three objects are new and unlinked (no ``case`` relationship set); afterwards they are
     persistent and clean in ``db``, ids and number filled in, ``case.clocks == [clock]``.
+    With ``near``, the likely duplicates of the report are looked up as the cases were before
+    it, and returned.
     """
-    rows = [_values(table, obj) for table, obj in zip(TABLES, (case, event, clock), strict=True)]
-    prefix = number_prefix(township_code, case.reported_at)
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        params = {f"{t}_{k}": v for t, row in zip("cek", rows, strict=True) for k, v in row.items()}
-        found = conn.execute(_pg_report(), {"prefix": prefix, **params}).one()
-        case.id, case.number, event.id, clock.id = found
+        found = _pg_written(
+            _PG_REPORT.run(conn, _pg_params(case, event, clock, township_code, near)),
+            case,
+            event,
+            clock,
+            near,
+        )
     else:
+        found = nearest(conn, near) if near is not None else []
+        rows = [_values(t, obj) for t, obj in zip(TABLES, (case, event, clock), strict=True)]
+        prefix = number_prefix(township_code, case.reported_at)
         seq = conn.execute(_SQLITE_NEXT, {"prefix": prefix}).scalar_one()
         case.number = rows[0]["number"] = _number(prefix, seq)
         case.id = conn.execute(_SQLITE_INSERTS[0], rows[0]).scalar_one()
         rows[1]["case_id"] = rows[2]["case_id"] = case.id
         event.id = conn.execute(_SQLITE_INSERTS[1], rows[1]).scalar_one()
         clock.id = conn.execute(_SQLITE_INSERTS[2], rows[2]).scalar_one()
-    event.case_id = clock.case_id = case.id
+        event.case_id = clock.case_id = case.id
     for obj in (case, event, clock):
         make_transient_to_detached(obj)
         db.add(obj)
     set_committed_value(case, "clocks", [clock])
-    return case
+    return found
+
+
+async def insert_new_case_async(
+    conn: psycopg.AsyncConnection[Any],
+    case: Case,
+    event: CaseEvent,
+    clock: CaseClock,
+    township_code: str,
+    near: Near | None = None,
+) -> list[Duplicate]:
+    """``insert_new_case``'s statement on an asynchronous psycopg connection (PostgreSQL).
+
+    On an autocommit connection the statement is a transaction of its own. The objects get
+    their ids and number and stay in no session.
+    """
+    params = _pg_params(case, event, clock, township_code, near)
+    async with psycopg.AsyncRawCursor(conn) as cur:
+        await cur.execute(_PG_REPORT.sql, _PG_REPORT.args(params))
+        rows = await cur.fetchall()
+    return _pg_written(rows, case, event, clock, near)
+
+
+def _pg_params(
+    case: Case, event: CaseEvent, clock: CaseClock, township_code: str, near: Near | None
+) -> dict[str, Any]:
+    params = {"prefix": number_prefix(township_code, case.reported_at)}
+    for prefix, table, obj in (("c", CASES, case), ("e", EVENTS, event), ("k", CLOCKS, clock)):
+        params.update(_values(table, obj, prefix))
+    if near is None:  # the statement looks for none
+        near = Near.of(case.category_id, case.lon, case.lat, at=case.reported_at, limit=0)
+    params.update(near.params())
+    return params
+
+
+def _pg_written(
+    rows: list[tuple[Any, ...]], case: Case, event: CaseEvent, clock: CaseClock, near: Near | None
+) -> list[Duplicate]:
+    """Fill in the ids and number from the statement's rows; the duplicates found."""
+    case.id, case.number, event.id, clock.id = rows[0][:4]
+    event.case_id = clock.case_id = case.id
+    return near.found(r[4:] for r in rows if r[4] is not None) if near is not None else []
 
 
 def _number(prefix: str, seq: int) -> str:
@@ -88,8 +146,7 @@ def _number(prefix: str, seq: int) -> str:
 
 TABLES = (CASES, EVENTS, CLOCKS)
 # What a new case, its first event and its clock never have: not written (they stay NULL), so
-# that the statement keeps few parameters (psycopg caches the parsing of a query of at most
-# 50 parameters and 4 kB; the intake's query is parsed once, not per report).
+# that the statement has fewer parameters to convert and send.
 UNSET: dict[str, frozenset[str]] = {
     "cases": frozenset(
         {
@@ -113,22 +170,35 @@ def _written(table: Table) -> list[Column[Any]]:
     return [c for c in table.columns if not c.primary_key and c.key not in skip]
 
 
-def _values(table: Table, obj: Any) -> dict[str, Any]:
+# Per table and parameter prefix: (attribute, parameter name, default: a scalar or a callable
+# of no argument) of each written column, in order.
+_COLUMNS = {
+    (t.name, prefix): [
+        (c.key, f"{prefix}_{c.key}" if prefix else c.key, getattr(c.default, "arg", None))
+        for c in _written(t)
+    ]
+    for t in TABLES
+    for prefix in ("", "c", "e", "k")
+}
+
+
+def _values(table: Table, obj: Any, prefix: str = "") -> dict[str, Any]:
     """The written columns of ``obj``'s row: what it was given, else the column default.
 
-    Every column ends up set on the object, so that it holds the whole row once persistent
-    (an unset attribute would be loaded again on first access).
+    Keyed by column, or by ``<prefix>_<column>`` (the statement's parameter names). Every
+    column ends up set on the object, so that it holds the whole row once persistent (an
+    unset attribute would be loaded again on first access).
     """
+    given = obj.__dict__
     for key in UNSET[table.name]:
-        if obj.__dict__.get(key) is not None:
+        if given.get(key) is not None:
             raise ValueError(f"a new {table.name} row has no {key}")
         setattr(obj, key, None)
     values: dict[str, Any] = {}
-    for column in _written(table):
-        if column.key not in obj.__dict__:
-            value = getattr(column.default, "arg", None)  # a scalar or a callable
-            setattr(obj, column.key, value(None) if callable(value) else value)
-        values[column.key] = getattr(obj, column.key)
+    for key, name, default in _COLUMNS[table.name, prefix]:
+        if key not in given:
+            setattr(obj, key, default(None) if callable(default) else default)
+        values[name] = given[key]
     return values
 
 
@@ -143,13 +213,70 @@ def _counter_upsert(insert_: Any) -> Any:
     )
 
 
-@cache
-def _pg_report() -> Any:
-    """counter upsert → case (numbered from it) → event and clock (with the case's id).
+_REQUIRED = object()
 
-    Built once, on first use: the statement is the same for every report, only the parameters
-    change (and the foreign-key columns know their types only once every model is imported).
-    Each parameter carries its column's type: in ``INSERT … SELECT`` an untyped NULL is text.
+
+class _Compiled:
+    """A PostgreSQL statement compiled once to the server's own ``$n`` placeholders.
+
+    The intake's statement is large and the same every time: through ``Connection.execute``
+    SQLAlchemy would walk it for its cache key, and psycopg would rewrite its placeholders, on
+    every report. Here both happen once; each run only converts the parameters (with each
+    type's bind processor, as SQLAlchemy would) and sends them to the driver, which prepares
+    the statement on the server after a few runs. Run below SQLAlchemy, it is not seen by
+    engine events (``before_cursor_execute``) or SQL echo.
+    """
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] | None = None
+        self._sql = ""
+
+    def _compile(self) -> list[tuple[str, Any, Any]]:
+        dialect = psycopg_dialect(paramstyle="numeric_dollar")
+        compiled = self._build().compile(dialect=dialect)
+        binds = []
+        for name in compiled.positiontup or []:
+            bind = compiled.binds[name]
+            # a parameter to pass, or a value the statement holds (as lpad's "0")
+            value = _REQUIRED if bind.required else bind.effective_value
+            binds.append((name, value, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        self._sql = compiled.string
+        self._binds = binds
+        return binds
+
+    @property
+    def sql(self) -> str:
+        if self._binds is None:
+            self._compile()
+        return self._sql
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        """The positional arguments for ``params`` (by the names of the bind parameters)."""
+        binds = self._binds or self._compile()
+        out = []
+        for name, value, process in binds:
+            if value is _REQUIRED:
+                value = params[name]
+            out.append(process(value) if process else value)
+        return out
+
+    def run(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The statement's rows on ``conn``'s driver connection, in its transaction."""
+        args = self.args(params)
+        driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+        with psycopg.RawCursor(driver) as cur:
+            cur.execute(self.sql, args)
+            return cur.fetchall()
+
+
+def _pg_report() -> Any:
+    """counter upsert → case (numbered from it) → event and clock (with the case's id), and
+    the likely duplicates as the cases were before this one (``Near``'s parameters).
+
+    Built on first use (the foreign-key columns know their types only once every model is
+    imported). Each parameter carries its column's type: in ``INSERT … SELECT`` an untyped
+    NULL is text.
     """
 
     def params(prefix: str, table: Table) -> list[Any]:
@@ -166,9 +293,10 @@ def _pg_report() -> Any:
         + literal_column("'-'")
         + func.lpad(seq, func.greatest(literal_column(str(DIGITS)), func.length(seq)), "0")
     )
+    case_params = params("c", CASES)
     c = (
         insert(CASES)
-        .from_select(["number", *names(CASES)], select(number, *params("c", CASES)).select_from(n))
+        .from_select(["number", *names(CASES)], select(number, *case_params).select_from(n))
         .returning(CASES.c.id, CASES.c.number)
         .cte("c")
     )
@@ -182,9 +310,16 @@ def _pg_report() -> Any:
         )
 
     e, k = child(EVENTS, "e"), child(CLOCKS, "k")
-    # one row each: joined on TRUE
-    return select(c.c.id, c.c.number, e.c.id, k.c.id).select_from(c.join(e, true()).join(k, true()))
+    the = {b.key.removeprefix("c_"): b for b in case_params}
+    d = duplicates_query(lon=the["lon"], lat=the["lat"], category_id=the["category_id"]).cte("d")
+    # one row each for the new case, joined on TRUE; a row per duplicate, if any
+    return (
+        select(c.c.id, c.c.number, e.c.id, k.c.id, *d.c)
+        .select_from(c.join(e, true()).join(k, true()).outerjoin(d, true()))
+        .order_by(d.c.d2, d.c.id)
+    )
 
 
+_PG_REPORT = _Compiled(_pg_report)
 _SQLITE_NEXT = _counter_upsert(sqlite_insert)
 _SQLITE_INSERTS = [insert(t).returning(t.c.id) for t in TABLES]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +16,7 @@ from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import Role, User
 from civgrid.cases import actions, service
 from civgrid.cases.attachments import Rendition, attach_photo, rendition_file
+from civgrid.cases.duplicates import Duplicate, find_duplicates
 from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
 from civgrid.cases.schemas import (
     AttachmentOut,
@@ -28,13 +30,15 @@ from civgrid.cases.schemas import (
     SummonsOut,
 )
 from civgrid.cases.transitions import CaseState, allowed_actions
+from civgrid.db.aio import async_pool
 from civgrid.db.base import utcnow
-from civgrid.db.session import get_db
+from civgrid.db.session import get_db, on_loop_if_cached
 from civgrid.errors import NotFound
 
 api = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 DB = Annotated[Session, Depends(get_db)]
 Actor = Annotated[User, Depends(current_user)]
+AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 
 
 def _out(case: Case) -> dict[str, object]:
@@ -50,14 +54,14 @@ def summary(case: Case) -> CaseOut:
     return CaseOut.model_validate(_out(case))
 
 
-def _dup(d: service.Duplicate) -> DuplicateOut:
+def _dup(d: Duplicate) -> DuplicateOut:
     return DuplicateOut(
         number=d.number, state=d.state, distance_m=round(d.distance_m, 1), reported_at=d.reported_at
     )
 
 
 def duplicates_of(db: Session, case: Case, limit: int = 10) -> list[DuplicateOut]:
-    found = service.find_duplicates(
+    found = find_duplicates(
         db,
         category_id=case.category_id,
         lon=case.lon,
@@ -133,20 +137,28 @@ def list_cases(
 
 
 @api.post("", response_model=ReportOut, status_code=201)
-async def report(body: CaseReport, user: Actor, db: DB) -> Response:
+async def report(body: CaseReport, user: Actor, db: DB, pool: AsyncPool) -> Response:
     """Report (上报) a case; the answer lists likely duplicates for the dispatcher."""
-    # The database work runs in the thread pool in one go; the rest stays on the event loop.
-    out = await run_in_threadpool(_report, body, user, db)
+    if pool is None:  # all in the request's session, in one thread-pool hop
+        done = await run_in_threadpool(_report, body, user, db)
+    else:
+        # The checks and the deadline on the event loop when the caches hold what they read,
+        # the write too: one statement on an asynchronous connection. A major emergency's
+        # notice goes in the same transaction as its case: in the session.
+        planned = await on_loop_if_cached(_plan, body, user, db)
+        if planned.major_emergency:
+            done = await run_in_threadpool(actions.write_report, db, planned)
+        else:
+            async with pool.connection() as conn:
+                done = await actions.write_report_async(conn, planned)
+    dups = [_dup(d) for d in done.likely_duplicates]
+    out = ReportOut.model_validate({**_out(done.case), "likely_duplicates": dups})
     # Already a validated ReportOut: sent as it is, not validated a second time.
     return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
-def _report(body: CaseReport, user: User, db: Session) -> ReportOut:
-    # Looked up before the insert, in the same transaction: one round trip fewer.
-    duplicates = service.find_duplicates(
-        db, category_id=body.category_id, lon=body.lon, lat=body.lat, limit=10
-    )
-    case = actions.report_case(
+def _plan(body: CaseReport, user: User, db: Session) -> actions.NewCase:
+    return actions.plan_report(
         db,
         source=body.source,
         category=body.category_id,
@@ -157,9 +169,12 @@ def _report(body: CaseReport, user: User, db: Session) -> ReportOut:
         priority=body.priority,
         contact=actions.Contact(body.reporter_phone, body.reporter_email),
         actor=user,
+        duplicates=10,
     )
-    dups = [_dup(d) for d in duplicates]
-    return ReportOut.model_validate({**_out(case), "likely_duplicates": dups})
+
+
+def _report(body: CaseReport, user: User, db: Session) -> actions.Reported:
+    return actions.write_report(db, _plan(body, user, db))
 
 
 @api.get("/duplicates", response_model=list[DuplicateOut])
@@ -173,7 +188,7 @@ def likely_duplicates(
     window_h: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
 ) -> list[DuplicateOut]:
     """Cases of the same category near a point within the time window (likely duplicates)."""
-    found = service.find_duplicates(
+    found = find_duplicates(
         db, category_id=category_id, lon=lon, lat=lat, radius_m=radius_m, window_h=window_h
     )
     visible = set(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Float, Integer, Select, bindparam, false, select
+from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import log_personal_data_read
@@ -20,11 +19,10 @@ from civgrid.cases.models import Case, CaseClock, CaseEvent, CaseSummons
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import suggest_department
-from civgrid.config import get_settings
 from civgrid.db.base import utcnow
 from civgrid.departments.models import Department
 from civgrid.errors import Forbidden, Invalid, NotFound, Unauthorized
-from civgrid.grids.service import locate_point
+from civgrid.grids.service import grid_at
 
 # Any select over Case, joined or not (Select is variadic in SQLAlchemy 2.1).
 AnySelect = Select[*tuple[Any, ...]]
@@ -169,10 +167,10 @@ def locate(db: Session, lon: float, lat: float) -> tuple[str, str | None]:
     """(village code, grid code) of a WGS84 point; 422 outside the service area."""
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise Invalid("lon/lat must be WGS84 degrees", lon=lon, lat=lat)
-    loc = locate_point(db, lon, lat)
-    if loc is None:
+    found = grid_at(db, lon, lat)
+    if found is None:
         raise Invalid("the point lies outside the service area", lon=lon, lat=lat)
-    return loc.village_code, loc.grid_code
+    return found
 
 
 def routing_suggestion(db: Session, case: Case) -> Department | None:
@@ -211,104 +209,6 @@ def lights(db: Session, case: Case, now: datetime | None = None) -> list[ClockVi
         used = cal.used_fraction(c.started_at, c.due_at, end, c.unit)
         views.append(ClockView(c, used, cal.light(c.started_at, c.due_at, end, c.unit)))
     return views
-
-
-def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres (haversine; plenty for a few hundred metres)."""
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """A likely duplicate of a report: same category, near, recent."""
-
-    id: int
-    number: str
-    state: CaseState
-    reported_at: datetime
-    distance_m: float
-
-
-def find_duplicates(
-    db: Session,
-    *,
-    category_id: int,
-    lon: float,
-    lat: float,
-    at: datetime | None = None,
-    exclude_id: int | None = None,
-    radius_m: float | None = None,
-    window_h: float | None = None,
-    limit: int = 20,
-) -> list[Duplicate]:
-    """Live cases of the same category within the radius and time window, nearest first."""
-    settings = get_settings()
-    radius_m = settings.duplicate_radius_m if radius_m is None else radius_m
-    window_h = settings.duplicate_window_hours if window_h is None else window_h
-    at = at or utcnow()
-    kx = 111_320 * max(math.cos(math.radians(lat)), 0.01)
-    window = timedelta(hours=window_h)
-    params = {
-        "category_id": category_id,
-        "lon": lon,
-        "lat": lat,
-        "kx": kx,
-        "ky": _KY,
-        "r2": radius_m * radius_m,
-        "lat_lo": lat - radius_m / _KY,
-        "lat_hi": lat + radius_m / _KY,
-        "lon_lo": lon - radius_m / kx,
-        "lon_hi": lon + radius_m / kx,
-        "since": at - window,
-        "until": at + window,
-        "limit": limit,
-    }
-    q = _DUPLICATES
-    if exclude_id is not None:
-        q, params["exclude_id"] = _DUPLICATES_BUT_ONE, exclude_id
-    db.flush()  # the session's own pending cases count too
-    # On the session's connection: a plain select of columns needs none of the ORM's work.
-    return [
-        Duplicate(r.id, r.number, r.state, r.reported_at, _metres(lon, lat, r.lon, r.lat))
-        for r in db.connection().execute(q, params)
-    ]
-
-
-_KY = 111_320.0  # metres per degree of latitude
-
-
-def _duplicates_query(exclude: bool) -> AnySelect:
-    """Built once (it is on the intake path); ``find_duplicates`` fills in the parameters.
-
-    A bounding box narrows the candidates by index-friendly comparisons; the database then
-    orders them by a planar distance (exact enough at a few hundred metres) and returns only
-    the nearest few, so a hot spot with many reports stays cheap.
-    """
-    dx = (Case.lon - bindparam("lon", type_=Float)) * bindparam("kx", type_=Float)
-    dy = (Case.lat - bindparam("lat", type_=Float)) * bindparam("ky", type_=Float)
-    q = (
-        select(Case.id, Case.number, Case.state, Case.reported_at, Case.lon, Case.lat)
-        .where(
-            Case.category_id == bindparam("category_id"),
-            *[Case.state != s for s in (CaseState.MERGED, CaseState.VOIDED, CaseState.REJECTED)],
-            Case.reported_at >= bindparam("since"),
-            Case.reported_at <= bindparam("until"),
-            Case.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
-            Case.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
-            dx * dx + dy * dy <= bindparam("r2", type_=Float),
-        )
-        .order_by(dx * dx + dy * dy, Case.id)
-        .limit(bindparam("limit", type_=Integer))
-    )
-    return q.where(Case.id != bindparam("exclude_id")) if exclude else q
-
-
-_DUPLICATES = _duplicates_query(exclude=False)
-_DUPLICATES_BUT_ONE = _duplicates_query(exclude=True)
 
 
 def require_staff_territory(user: User, code: str) -> None:

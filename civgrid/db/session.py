@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
 from functools import lru_cache
+from typing import Any, ParamSpec, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from civgrid.config import get_settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -37,12 +42,47 @@ def make_engine(url: str) -> Engine:
             # half-way with "database is locked".
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        _refuse_when_on_loop(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, pool_size=20, max_overflow=20)
     _ping_when_idle(engine)
+    _refuse_when_on_loop(engine)
     return engine
+
+
+class WouldBlock(Exception):
+    """Work tried on the event loop (``on_loop_if_cached``) needed the database."""
+
+
+_ON_LOOP: ContextVar[bool] = ContextVar("civgrid_on_loop", default=False)
+
+
+def _refuse_when_on_loop(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(*_args: Any) -> None:
+        if _ON_LOOP.get():
+            raise WouldBlock("a database statement inside on_loop_if_cached")
+
+
+async def on_loop_if_cached(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``fn(...)`` run at once on the event loop if it needs no database, else in the thread pool.
+
+    For request work that reads only what in-process caches hold, but must go to the database
+    (a blocking call) when one is stale: the first statement it tries raises ``WouldBlock``
+    before anything is sent, and the whole call starts again in the thread pool. ``fn`` must
+    write nothing before its reads (it may run twice). The check is an engine event: what
+    bypasses the engine (the pool's test of an idle connection, raw driver calls) is not seen.
+    """
+    token = _ON_LOOP.set(True)
+    try:
+        return fn(*args, **kwargs)
+    except WouldBlock:
+        pass
+    finally:
+        _ON_LOOP.reset(token)
+    return await run_in_threadpool(fn, *args, **kwargs)
 
 
 # A pooled connection unused for this long is tested before it is handed out.
@@ -90,17 +130,33 @@ async def get_db() -> AsyncIterator[Session]:
     """FastAPI dependency: one session per request.
 
     Asynchronous, so that it costs no thread-pool hop: opening a session does no I/O, and
-    closing one does none either unless a transaction is still open (a request that only read,
-    or failed), whose rollback then goes to the thread pool, off the event loop.
+    closing one does none either unless a transaction still holds a connection (a request that
+    only read, or failed), whose rollback then goes to the thread pool, off the event loop.
     """
     db = session_factory()()
     try:
         yield db
     finally:
-        if db.in_transaction():
+        if db.info.get(_CONNECTED):
             await run_in_threadpool(db.close)
         else:
             db.close()
+
+
+# In a session's info while its transaction holds a connection (a transaction may exist without
+# one: the session begins one as soon as it is used, say by ``merge``, with no I/O).
+_CONNECTED = "civgrid.connected"
+
+
+@event.listens_for(Session, "after_begin")
+def _connected(session: Session, _transaction: SessionTransaction, _conn: Connection) -> None:
+    session.info[_CONNECTED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _released(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTED, None)
 
 
 def get_page_db(db: Session = Depends(get_db)) -> Iterator[Session]:

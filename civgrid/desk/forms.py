@@ -237,7 +237,7 @@ def report(
         description=text(form, "description"),
         address=text(form, "address"),
         actor=user,
-    )
+    ).case
     kind = AttachmentKind.AFTER if self_handle else AttachmentKind.BEFORE
     ids = attach_all(db, case, user, photos, kind)
     if self_handle:

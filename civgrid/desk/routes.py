@@ -14,6 +14,7 @@ from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import Role, User
 from civgrid.cases import service as cases
 from civgrid.cases.attachments import Rendition, rendition_file
+from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseAttachment
 from civgrid.cases.transitions import CaseState
 from civgrid.db.session import get_page_db
@@ -132,7 +133,7 @@ def _case_page(
         "nav": "",
     }
     if {"register", "merge"} & set(offered):  # likely duplicates: register, or merge into one
-        ctx["duplicates"] = cases.find_duplicates(
+        ctx["duplicates"] = find_duplicates(
             db,
             category_id=case.category_id,
             lon=case.lon,

@@ -133,8 +133,16 @@ class PolygonIndex:
         return out
 
     def locate_one(self, x: float, y: float) -> int:
-        """Index of the polygon holding one point, or -1."""
-        return int(self.locate(np.array([x]), np.array([y]))[0])
+        """Index of the polygon holding one point, or -1: ``locate`` without arrays."""
+        fx = (x - self.x0) / self.size
+        fy = (y - self.y0) / self.size
+        ny, nx = self.cells.shape
+        if not (0 <= fx < nx and 0 <= fy < ny):  # NaN too
+            return OUTSIDE
+        cell = int(self.cells[int(fy), int(fx)])
+        if cell != BOUNDARY:
+            return cell
+        return int(self._exact(np.array([x]), np.array([y]))[0])
 
     @property
     def boundary_share(self) -> float:

@@ -229,8 +229,23 @@ def _build_index(db: Session, fp: tuple[Any, ...]) -> TerritoryIndex:
 
 def locate_point(db: Session, lon: float, lat: float) -> Location | None:
     """The grid, division chain and overlay areas at a WGS84 point; None outside every grid."""
-    found = locate_many(db, [lon], [lat])
-    return found[0]
+    idx = territory_index(db)
+    overlays = []
+    for layer in idx.layers:
+        hit = layer.index.locate_one(lon, lat)
+        if hit != OUTSIDE:
+            overlays.append((layer.code, *layer.areas[hit]))
+    return idx.location(idx.index.locate_one(lon, lat), overlays)
+
+
+def grid_at(db: Session, lon: float, lat: float) -> tuple[str, str] | None:
+    """(village code, grid code) at a WGS84 point; None outside every grid."""
+    idx = territory_index(db)
+    pos = idx.index.locate_one(lon, lat)
+    if pos == OUTSIDE:
+        return None
+    _gid, code, _name, village = idx.grids[pos]
+    return village, code
 
 
 def locate_many(db: Session, lons: Any, lats: Any) -> list[Location | None]:

@@ -156,7 +156,7 @@ def submit_request(
         contact=checked.contact,
         address=sub.address_string,
         actor=None,
-    )
+    ).case
     return _record_extras(db, case, client, checked)
 
 

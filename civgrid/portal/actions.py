@@ -106,7 +106,7 @@ def _take_in(
         contact=contact,
         address=address,
         now=now,
-    )
+    ).case
     key = service.new_key()
     with acting(db, case, None, "attach", trusted=True) as step:
         db.add(ReporterReceipt(case_id=case.id, key_hash=service.hash_key(key), created_at=now))

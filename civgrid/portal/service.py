@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civgrid.cases.actions import Contact
+from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseEvent
 from civgrid.cases.public import PublicCase, mask_personal, public_cases, public_views
-from civgrid.cases.service import find_duplicates
 from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Category, CategoryKind
 from civgrid.catalogue.service import staff_complaint_category

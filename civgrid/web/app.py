@@ -16,11 +16,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 from xstatic.pkg import leaflet
 
 from civgrid.auth.deps import optional_user
 from civgrid.auth.models import User
 from civgrid.config import get_settings
+from civgrid.db.aio import open_pools
 from civgrid.db.session import get_db
 from civgrid.errors import CivgridError
 from civgrid.web.templating import PACKAGE_DIR, render
@@ -79,6 +81,22 @@ def home(request: Request, user: User | None = Depends(optional_user)) -> Respon
     return render(request, "web/home.html")
 
 
+class _CookieSessions(SessionMiddleware):
+    """Starlette's signed-cookie sessions, for browsers; none for bearer-token API calls.
+
+    A request with an ``Authorization`` header is authenticated by it alone (``optional_user``)
+    and gets an empty session that is never sent back: the cookie is neither read nor written,
+    and the response is not wrapped (a measurable cost per API call).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and any(k == b"authorization" for k, _ in scope["headers"]):
+            scope["session"] = {}
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work while serving: the case sweep (never under CIVGRID_ENV=test)."""
@@ -97,9 +115,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.env != "test":
         gc.collect()
         gc.freeze()
+    pools = open_pools(app)
     yield
     for task in tasks:
         task.cancel()
+    await pools.close()
 
 
 def create_app() -> FastAPI:
@@ -113,7 +133,7 @@ def create_app() -> FastAPI:
         lifespan=_lifespan,
     )
     app.add_middleware(
-        SessionMiddleware,
+        _CookieSessions,
         secret_key=settings.secret_key,
         session_cookie="civgrid_session",
         same_site="lax",

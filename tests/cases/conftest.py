@@ -57,7 +57,7 @@ class World:
             "actor": self.worker,
         }
         args.update(kw)
-        return actions.report_case(self.db, **args)
+        return actions.report_case(self.db, **args).case
 
     def photo(self, case: Case, actor: User | None = None, kind: str = "after") -> int:
         att = actions.attach_photo(

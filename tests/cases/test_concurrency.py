@@ -74,7 +74,7 @@ def test_two_dispatchers_at_once_exactly_one_wins(committed: Engine) -> None:
                 lat=lat,
                 description="race",
                 actor=staff[0],
-            )
+            ).case
             actions.register_case(db, case, actor=staff[0])
             ids.append(case.id)
         user_ids = [u.id for u in staff]
@@ -179,7 +179,7 @@ def test_concurrent_reports_get_unique_consecutive_numbers(committed: Engine) ->
                         description="at the same moment",
                         actor=actor,
                         now=now,
-                    )
+                    ).case
                     numbers.append(case.number)
                 except BaseException as exc:  # noqa: BLE001  (reported by the assert below)
                     failures.append(exc)

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civgrid.cases import actions
+from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseEvent, CaseLevel, CaseNotification, CaseSource
-from civgrid.cases.service import find_duplicates
 from civgrid.cases.transitions import CaseState, replay
 from civgrid.catalogue.models import Stage
 from civgrid.errors import Conflict, Forbidden, Invalid, NotFound
@@ -246,6 +246,54 @@ def test_void_reject_and_reopen(db: Session, world) -> None:
     assert rejected.state == S.REJECTED and rejected.outcome_note == "private property"
     actions.reopen_case(db, rejected, actor=world.dispatcher, reason="it is public land")
     assert rejected.state == S.REGISTERED and rejected.stage == Stage.DISPATCH
+
+
+def test_a_report_finds_its_likely_duplicates_as_the_cases_were_before_it(
+    db: Session, world
+) -> None:
+    """``report_case(duplicates=n)``: on PostgreSQL from the writing statement itself."""
+    near = world.report(lon=world.lon + 0.0002)  # about 20 m east
+    nearer = world.report(lon=world.lon + 0.0001)
+    voided = world.report()
+    actions.void_case(db, voided, actor=world.dispatcher, reason="test")
+    world.report(lon=world.lon + 0.002)  # about 200 m away
+    expected = find_duplicates(db, category_id=near.category_id, lon=world.lon, lat=world.lat)
+    assert [d.number for d in expected] == [nearer.number, near.number]
+    reported = actions.report_case(
+        db,
+        source=CaseSource.PATROL,
+        category=world.category,
+        lon=world.lon,
+        lat=world.lat,
+        description="又一处垃圾",
+        actor=world.worker,
+        duplicates=10,
+    )
+    assert reported.likely_duplicates == expected  # not itself, not the voided or far one
+    assert 5 < expected[0].distance_m < 15 < expected[1].distance_m < 25
+    assert all(d.reported_at.tzinfo is not None for d in expected)
+    one = actions.report_case(
+        db,
+        source=CaseSource.PATROL,
+        category=world.category,
+        lon=world.lon,
+        lat=world.lat,
+        description="再一处",
+        actor=world.worker,
+        duplicates=1,
+    )
+    assert [d.number for d in one.likely_duplicates] == [reported.case.number]
+    alone = actions.report_case(
+        db,
+        source=CaseSource.PATROL,
+        category=world.category,
+        lon=world.lon - 0.004,
+        lat=world.lat + 0.004,
+        description="别处",
+        actor=world.worker,
+        duplicates=5,
+    )
+    assert alone.likely_duplicates == [] and alone.case.id is not None
 
 
 def test_duplicates_and_merge_keep_both_reporters_informed(db: Session, world) -> None:

@@ -50,6 +50,7 @@ def test_index_matches_brute_force(seeds, queries, holes) -> None:  # type: igno
     vy = np.concatenate([ys, shapely.get_coordinates(polygons)[:, 1]])
     found = index.locate(vx, vy)
     assert found.tolist() == [brute_force(polygons, x, y) for x, y in zip(vx, vy, strict=True)]
+    assert [index.locate_one(x, y) for x, y in zip(vx, vy, strict=True)] == found.tolist()
 
 
 @settings(max_examples=30, deadline=None)
@@ -64,10 +65,12 @@ def test_index_on_lattice_edges(n: int, cuts: list[int]) -> None:
     ys = np.array([10.0 * (k % (n + 1)) for k in range(len(xs))])
     found = index.locate(xs, ys)
     assert found.tolist() == [brute_force(polygons, x, y) for x, y in zip(xs, ys, strict=True)]
+    assert [index.locate_one(x, y) for x, y in zip(xs, ys, strict=True)] == found.tolist()
 
 
 def test_empty_index_says_outside() -> None:
     assert PolygonIndex([]).locate_one(1.0, 2.0) == OUTSIDE
+    assert PolygonIndex([shapely.box(0, 0, 1, 1)]).locate_one(float("nan"), 0.5) == OUTSIDE
 
 
 def test_locate_point_gives_chain_grid_and_overlays(db: Session, two_grids: list[Grid]) -> None:

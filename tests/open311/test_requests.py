@@ -158,7 +158,7 @@ def test_staff_complaints_are_not_published(o311: Open311World, make_user) -> No
         lat=o311.lat,
         description="网格员态度差",
         actor=worker,
-    )
+    ).case
     assert o311.client.get(f"{BASE}/requests.json").json() == []
     assert o311.client.get(f"{BASE}/requests/{case.number}.json").status_code == 404
     codes = {s["service_code"] for s in o311.client.get(f"{BASE}/services.json").json()}

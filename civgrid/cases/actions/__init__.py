@@ -23,17 +23,24 @@ from civgrid.cases.actions.flow import (
 )
 from civgrid.cases.actions.intake import (
     Contact,
+    NewCase,
+    Reported,
     merge_case,
+    plan_report,
     register_case,
     reject_case,
     report_case,
     self_handle_case,
+    write_report,
+    write_report_async,
 )
 from civgrid.cases.actions.summons import acknowledge_summons, summon_departments
 from civgrid.cases.attachments import attach_photo
 
 __all__ = [
     "Contact",
+    "NewCase",
+    "Reported",
     "accept_case",
     "acknowledge_summons",
     "approve_extension",
@@ -45,6 +52,7 @@ __all__ = [
     "evaluate_case",
     "handle_case",
     "merge_case",
+    "plan_report",
     "register_case",
     "reject_case",
     "reopen_case",
@@ -59,4 +67,6 @@ __all__ = [
     "suspend_case",
     "verify_case",
     "void_case",
+    "write_report",
+    "write_report_async",
 ]

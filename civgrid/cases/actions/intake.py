@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import psycopg
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.cases import notify
+from civgrid.cases.duplicates import Duplicate, Near
 from civgrid.cases.engine import acting, actor_label, new_clock, require_note, show_clock
-from civgrid.cases.models import Case, CaseEvent, CaseLevel, CaseSource, Priority
-from civgrid.cases.newcase import insert_new_case
+from civgrid.cases.models import Case, CaseClock, CaseEvent, CaseLevel, CaseSource, Priority
+from civgrid.cases.newcase import insert_new_case, insert_new_case_async
 from civgrid.cases.service import authorize, locate, require_staff_territory, routing_suggestion
 from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Category, Stage
@@ -24,6 +27,14 @@ from civgrid.errors import Invalid
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,28}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DESCRIPTION = 4000
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What ``report_case`` did: the new case, and the likely duplicates it was asked for."""
+
+    case: Case
+    likely_duplicates: list[Duplicate]
 
 
 @dataclass(frozen=True)
@@ -74,12 +85,71 @@ def report_case(
     priority: Priority = Priority.NORMAL,
     address: str = "",
     now: datetime | None = None,
-) -> Case:
+    duplicates: int = 0,
+) -> Reported:
     """Report (上报) a case: the one intake pipeline for patrol, portal, hotline, Open311 …
 
     Locates the point, numbers the case, starts the registration clock, appends the first
     event and, for a major emergency, notifies the township office at once. ``actor`` None
     is an anonymous resident (portal, Open311 with its API key checked by the caller).
+    With ``duplicates``, up to that many likely duplicates, as the cases were before this
+    report, come back with it (on PostgreSQL, from the same statement that writes it).
+
+    It is ``plan_report`` then ``write_report``.
+    """
+    planned = plan_report(
+        db,
+        source=source,
+        category=category,
+        lon=lon,
+        lat=lat,
+        description=description,
+        reporter=reporter,
+        contact=contact,
+        actor=actor,
+        priority=priority,
+        address=address,
+        now=now,
+        duplicates=duplicates,
+    )
+    return write_report(db, planned)
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A report checked and worked out, not yet written: the case, its first event and clock.
+
+    The three are new ORM objects, in no session; ``near`` is the duplicate search asked for.
+    """
+
+    case: Case
+    event: CaseEvent
+    clock: CaseClock
+    township_code: str
+    major_emergency: bool
+    near: Near | None
+
+
+def plan_report(
+    db: Session,
+    *,
+    source: CaseSource,
+    category: Category | int,
+    lon: float,
+    lat: float,
+    description: str,
+    reporter: User | None = None,
+    contact: Contact | None = None,
+    actor: User | None = None,
+    priority: Priority = Priority.NORMAL,
+    address: str = "",
+    now: datetime | None = None,
+    duplicates: int = 0,
+) -> NewCase:
+    """``report_case``'s checks and work before writing: role, input, place, level, deadline.
+
+    Writes nothing; reads only what the caches hold (the catalogue, the grid locator, the
+    calendar and time limits), going to ``db`` when they are stale.
     """
     description = (description or "").strip()
     if not description:
@@ -127,23 +197,46 @@ def report_case(
         to_state=CaseState.REPORTED,
         data={"source": str(source)},
     )
+    near = Near.of(category_id, lon, lat, at=now, limit=duplicates) if duplicates else None
+    return NewCase(case, event, clock, village[:9], major, near)
+
+
+def write_report(db: Session, planned: NewCase) -> Reported:
+    """Write a planned report in ``db`` and commit: the rows, and the major-emergency notice."""
+    case = planned.case
     try:
-        insert_new_case(db, case, event, clock, township_code=village[:9])
-        if major:
+        found = insert_new_case(
+            db, case, planned.event, planned.clock, planned.township_code, planned.near
+        )
+        if planned.major_emergency:
             notify.queue(
                 db,
                 case,
                 "major_emergency",
                 recipient_kind="office",
-                recipient_ref=village[:9],
-                message=f"重大突发事件 {case.number}: {description[:200]}",
+                recipient_ref=planned.township_code,
+                message=f"重大突发事件 {case.number}: {case.description[:200]}",
                 urgent=True,
             )
     except BaseException:
         notify.discard(db)
         raise
     notify.commit(db)
-    return case
+    return Reported(case, found)
+
+
+async def write_report_async(conn: psycopg.AsyncConnection[Any], planned: NewCase) -> Reported:
+    """Write a planned report on an autocommit PostgreSQL connection, off the thread pool.
+
+    The one statement that writes the rows is its own transaction. A major emergency also
+    queues a notice, in the same transaction: that takes ``write_report``.
+    """
+    if planned.major_emergency:
+        raise ValueError("a major emergency is written with write_report (its notice)")
+    found = await insert_new_case_async(
+        conn, planned.case, planned.event, planned.clock, planned.township_code, planned.near
+    )
+    return Reported(planned.case, found)
 
 
 def register_case(
