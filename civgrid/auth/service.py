@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from sqlalchemy import bindparam, exists, false, or_, select
@@ -27,7 +28,15 @@ def user_for_token(db: Session, token: str) -> User:
     known = _TOKENS.get(db)
     hit = known.get(digest)
     if hit is None:
-        known[digest] = hit = _check_token(db, digest)
+        # Requests that arrive together with a token not (or no longer) remembered wait for
+        # the one that checks it, instead of each checking it again.
+        with _CHECKING_LOCK:
+            checking = _CHECKING.setdefault(digest, threading.Lock())
+        with checking:
+            hit = known.get(digest)
+            if hit is None:
+                known[digest] = hit = _check_token(db, digest)
+        _CHECKING.pop(digest, None)
     return _in_session(db, hit)
 
 
@@ -67,6 +76,8 @@ def _check_token(db: Session, digest: str) -> tuple[User, datetime]:
 _TOKENS: TableCache[dict[str, tuple[User, datetime]]] = TableCache(
     "api_tokens", lambda _db: {}, (User, UserScope, ApiToken)
 )
+_CHECKING: dict[str, threading.Lock] = {}  # by digest: held while that token is checked
+_CHECKING_LOCK = threading.Lock()
 
 
 def _users_in(j: scope.Jurisdiction):  # type: ignore[no-untyped-def]

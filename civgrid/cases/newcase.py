@@ -230,7 +230,7 @@ class _Compiled:
     def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build
         self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] | None = None
-        self._sql = ""
+        self._sql = b""
 
     def _compile(self) -> list[tuple[str, Any, Any]]:
         dialect = psycopg_dialect(paramstyle="numeric_dollar")
@@ -241,12 +241,12 @@ class _Compiled:
             # a parameter to pass, or a value the statement holds (as lpad's "0")
             value = _REQUIRED if bind.required else bind.effective_value
             binds.append((name, value, bind.type.dialect_impl(dialect).bind_processor(dialect)))
-        self._sql = compiled.string
+        self._sql = compiled.string.encode()  # as the driver sends it: not encoded per run
         self._binds = binds
         return binds
 
     @property
-    def sql(self) -> str:
+    def sql(self) -> bytes:
         if self._binds is None:
             self._compile()
         return self._sql

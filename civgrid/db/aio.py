@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from civgrid.config import get_settings
 from civgrid.db.session import get_db
 
-# Connections per pool: each is held for one statement only, so a few serve many requests.
+# Connections per pool: each is held for one statement only. Requests beyond this many at once
+# wait for one (in Python, at a cost per request); a server process also has its synchronous
+# engine's pool (civgrid.db.session), and PostgreSQL allows 100 connections by default.
 POOL_MAX = 8
 APPLICATION_NAME = "civgrid-async"
 

@@ -35,11 +35,16 @@ class TableCache(Generic[T]):
         self.models = models
         self._dirty_key = f"civgrid.cache.{name}.written"
         self._values: dict[Any, tuple[float, T]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _values
+        self._loading = threading.Lock()  # held by the one thread (re)loading
         _CACHES.append(self)
 
     def get(self, db: Session) -> T:
-        """The cached value, or a fresh one when stale or when ``db`` has written the tables."""
+        """The cached value, or a fresh one when stale or when ``db`` has written the tables.
+
+        Stale by age only (another process may have written): one thread reloads it, and the
+        others go on meanwhile with the value they had, rather than all reloading at once.
+        """
         if db.info.get(self._dirty_key):
             return self.load(db)
         key = db.get_bind().engine.url
@@ -47,10 +52,21 @@ class TableCache(Generic[T]):
         hit = self._values.get(key)
         if hit is not None and now - hit[0] < RECHECK_S:
             return hit[1]
-        value = self.load(db)
-        with self._lock:
-            self._values[key] = (now, value)
-        return value
+        if hit is not None and not self._loading.acquire(blocking=False):
+            return hit[1]
+        if hit is None:
+            self._loading.acquire()
+        try:
+            again = self._values.get(key)
+            if again is not None and again is not hit:  # loaded by another thread meanwhile
+                return again[1]
+            value = self.load(db)
+            if not db.info.get(self._dirty_key):  # not if the load flushed a write of ours
+                with self._lock:
+                    self._values[key] = (now, value)
+            return value
+        finally:
+            self._loading.release()
 
     def clear(self) -> None:
         with self._lock:

@@ -143,7 +143,8 @@ class _Cached:
 # events below); one made by another process (a second worker, the CLI) within this many seconds.
 INDEX_RECHECK_S = 2.0
 _INDEXES: dict[str, _Cached] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()  # held by the thread building a locator
+_CHECKING = threading.Lock()  # held by the thread checking a locator's fingerprint
 
 
 def _fingerprint(db: Session) -> tuple[Any, ...]:
@@ -169,7 +170,13 @@ def territory_index(db: Session) -> TerritoryIndex:
     cached = _INDEXES.get(key)
     if cached is not None and now - cached.checked_at < INDEX_RECHECK_S:
         return cached.index
-    fp = _fingerprint(db)
+    if cached is not None and not _CHECKING.acquire(blocking=False):
+        return cached.index  # another thread is checking it: go on with it meanwhile
+    try:
+        fp = _fingerprint(db)
+    finally:
+        if cached is not None:
+            _CHECKING.release()
     if cached is not None and cached.index.fingerprint == fp:
         cached.checked_at = now
         return cached.index

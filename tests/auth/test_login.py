@@ -193,3 +193,31 @@ def test_password_change_ends_old_tokens(
     headers = bearer(user)
     set_password(db, user, "another-password", actor=user)
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_burst_with_an_unremembered_token_checks_it_once(db: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Requests arriving together with a token the process forgot (every 2 s) wait for one."""
+    import threading
+    import time
+
+    from civgrid.auth import service
+
+    checks: list[str] = []
+
+    def slow_check(_db: Session, digest: str) -> tuple[object, object]:
+        checks.append(digest)
+        time.sleep(0.1)
+        return ("the user", utcnow() + timedelta(hours=1))
+
+    monkeypatch.setattr(service, "_check_token", slow_check)
+    monkeypatch.setattr(service, "_in_session", lambda _db, hit: hit[0])
+    got: list[object] = []
+    burst = [
+        threading.Thread(target=lambda: got.append(service.user_for_token(db, "same-token")))
+        for _ in range(6)
+    ]
+    for t in burst:
+        t.start()
+    for t in burst:
+        t.join()
+    assert got == ["the user"] * 6 and len(checks) == 1

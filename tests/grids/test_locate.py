@@ -142,3 +142,35 @@ def test_threads_that_find_no_index_build_it_once(monkeypatch) -> None:  # type:
     for t in threads:
         t.join()
     assert len(builds) == 1
+
+
+def test_a_stale_index_is_checked_by_one_thread_while_the_others_use_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Past its recheck time, one request checks the fingerprint; the rest do not wait."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from civgrid.grids import service
+
+    checking, release = threading.Event(), threading.Event()
+    checks: list[int] = []
+
+    def slow_fingerprint(_db: object) -> tuple[int]:
+        checks.append(1)
+        checking.set()
+        release.wait(5)
+        return (1,)
+
+    index = SimpleNamespace(fingerprint=(1,))
+    monkeypatch.setattr(service, "_INDEXES", {"x": service._Cached(index, time.monotonic() - 60)})  # type: ignore[arg-type]
+    monkeypatch.setattr(service, "_fingerprint", slow_fingerprint)
+    db = SimpleNamespace(get_bind=lambda: SimpleNamespace(engine=SimpleNamespace(url="x")))
+    first = threading.Thread(target=service.territory_index, args=(db,))  # type: ignore[arg-type]
+    first.start()
+    assert checking.wait(5)
+    assert service.territory_index(db) is index  # type: ignore[arg-type]  (served meanwhile)
+    release.set()
+    first.join()
+    assert checks == [1]
+    assert service.territory_index(db) is index  # type: ignore[arg-type]  (checked: fresh again)
+    assert checks == [1]
