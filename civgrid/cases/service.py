@@ -1,4 +1,4 @@
-"""Queries about cases: scope, lookup by number, lists, duplicates, lights and routing."""
+"""Queries about cases: scope, lookup by number, lists, lights and routing."""
 
 from __future__ import annotations
 
