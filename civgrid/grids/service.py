@@ -236,13 +236,7 @@ def _build_index(db: Session, fp: tuple[Any, ...]) -> TerritoryIndex:
 
 def locate_point(db: Session, lon: float, lat: float) -> Location | None:
     """The grid, division chain and overlay areas at a WGS84 point; None outside every grid."""
-    idx = territory_index(db)
-    overlays = []
-    for layer in idx.layers:
-        hit = layer.index.locate_one(lon, lat)
-        if hit != OUTSIDE:
-            overlays.append((layer.code, *layer.areas[hit]))
-    return idx.location(idx.index.locate_one(lon, lat), overlays)
+    return locate_many(db, [lon], [lat])[0]
 
 
 def grid_at(db: Session, lon: float, lat: float) -> tuple[str, str] | None:
