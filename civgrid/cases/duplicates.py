@@ -105,9 +105,12 @@ class Near:
         ]
 
 
-def nearest(conn: Connection, near: Near) -> list[Duplicate]:
+def nearest(conn: Connection, near: Near, exclude_id: int | None = None) -> list[Duplicate]:
     """The likely duplicates as ``conn`` sees the cases now (its transaction's writes too)."""
-    return near.found(conn.execute(_DUPLICATES, near.params()))
+    params = near.params()
+    if exclude_id is None:
+        return near.found(conn.execute(_DUPLICATES, params))
+    return near.found(conn.execute(_DUPLICATES_BUT_ONE, {**params, "exclude_id": exclude_id}))
 
 
 def find_duplicates(
@@ -124,13 +127,9 @@ def find_duplicates(
 ) -> list[Duplicate]:
     """Live cases of the same category within the radius and time window, nearest first."""
     near = Near.of(category_id, lon, lat, at=at, radius_m=radius_m, window_h=window_h, limit=limit)
-    params = near.params()
-    q = _DUPLICATES
-    if exclude_id is not None:
-        q, params["exclude_id"] = _DUPLICATES_BUT_ONE, exclude_id
     db.flush()  # the session's own pending cases count too
     # On the session's connection: a plain select of columns needs none of the ORM's work.
-    return near.found(db.connection().execute(q, params))
+    return nearest(db.connection(), near, exclude_id)
 
 
 def duplicates_query(
@@ -145,8 +144,8 @@ def duplicates_query(
 
     A bounding box on (category, latitude, longitude), which ``ix_cases_category_id_lat_lon``
     serves, narrows the candidates; the database orders them by a planar distance (exact
-    enough at a few hundred metres) and returns only the nearest few, so a hot spot with many
-    reports stays cheap.
+    enough at a few hundred metres) and returns only the nearest few. At a hot spot every
+    candidate in the box is still read and sorted (docs/benchmarks.md, case intake).
     """
     lon = bindparam("lon", type_=Float) if lon is None else lon
     lat = bindparam("lat", type_=Float) if lat is None else lat

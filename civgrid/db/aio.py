@@ -6,7 +6,7 @@ the event loop: no thread, no ``BEGIN`` and ``COMMIT`` round trips, no session. 
 else uses the synchronous engine and sessions of ``civgrid.db.session``.
 
 The pools belong to the app that is serving: opened on first use inside its event loop, one
-per database, closed when it stops (``close_pools`` in the app's lifespan).
+per database (``open_pools``), closed when it stops (``Pools.close``, in the app's lifespan).
 """
 
 from __future__ import annotations
