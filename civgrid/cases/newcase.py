@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -229,33 +230,28 @@ class _Compiled:
 
     def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build
-        self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] | None = None
-        self._sql = b""
 
-    def _compile(self) -> list[tuple[str, Any, Any]]:
+    @cached_property
+    def _compiled(self) -> tuple[bytes, list[tuple[str, Any, Callable[[Any], Any] | None]]]:
+        """The SQL as the driver sends it, and per placeholder: its name, then ``_REQUIRED`` or
+        the value the statement holds (as lpad's "0"), and its type's bind processor."""
         dialect = psycopg_dialect(paramstyle="numeric_dollar")
         compiled = self._build().compile(dialect=dialect)
         binds = []
         for name in compiled.positiontup or []:
             bind = compiled.binds[name]
-            # a parameter to pass, or a value the statement holds (as lpad's "0")
             value = _REQUIRED if bind.required else bind.effective_value
             binds.append((name, value, bind.type.dialect_impl(dialect).bind_processor(dialect)))
-        self._sql = compiled.string.encode()  # as the driver sends it: not encoded per run
-        self._binds = binds
-        return binds
+        return compiled.string.encode(), binds
 
     @property
     def sql(self) -> bytes:
-        if self._binds is None:
-            self._compile()
-        return self._sql
+        return self._compiled[0]
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         """The positional arguments for ``params`` (by the names of the bind parameters)."""
-        binds = self._binds or self._compile()
         out = []
-        for name, value, process in binds:
+        for name, value, process in self._compiled[1]:
             if value is _REQUIRED:
                 value = params[name]
             out.append(process(value) if process else value)

@@ -170,16 +170,18 @@ def territory_index(db: Session) -> TerritoryIndex:
     cached = _INDEXES.get(key)
     if cached is not None and now - cached.checked_at < INDEX_RECHECK_S:
         return cached.index
-    if cached is not None and not _CHECKING.acquire(blocking=False):
-        return cached.index  # another thread is checking it: go on with it meanwhile
-    try:
+    if cached is None:
         fp = _fingerprint(db)
-    finally:
-        if cached is not None:
+    else:
+        if not _CHECKING.acquire(blocking=False):
+            return cached.index  # another thread is checking it: go on with it meanwhile
+        try:
+            fp = _fingerprint(db)
+        finally:
             _CHECKING.release()
-    if cached is not None and cached.index.fingerprint == fp:
-        cached.checked_at = now
-        return cached.index
+        if cached.index.fingerprint == fp:
+            cached.checked_at = now
+            return cached.index
     with _LOCK:  # one thread builds; the others waiting here take what it built
         cached = _INDEXES.get(key)
         if cached is not None and cached.index.fingerprint == fp:
