@@ -307,7 +307,9 @@ def _pg_report() -> Any:
 
     e, k = child(EVENTS, "e"), child(CLOCKS, "k")
     the = {b.key.removeprefix("c_"): b for b in case_params}
-    d = duplicates_query(lon=the["lon"], lat=the["lat"], category_id=the["category_id"]).cte("d")
+    d = duplicates_query(
+        lon=the["lon"], lat=the["lat"], category_id=the["category_id"], postgresql=True
+    ).cte("d")
     # one row each for the new case, joined on TRUE; a row per duplicate, if any
     return (
         select(c.c.id, c.c.number, e.c.id, k.c.id, *d.c)

@@ -34,6 +34,15 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     return False
 
 
+# Built by migrations on PostgreSQL only, outside the models (an expression index on an
+# extension's type): not a difference between the models and the database.
+POSTGRESQL_ONLY_INDEXES = {"ix_cases_nearby"}
+
+
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, _to: Any) -> bool:
+    return not (type_ == "index" and reflected and name in POSTGRESQL_ONLY_INDEXES)
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
@@ -41,6 +50,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
