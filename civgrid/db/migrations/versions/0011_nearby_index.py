@@ -28,11 +28,23 @@ ON_SPHERE = (
 )
 
 
+EXTENSIONS = ("cube", "btree_gist")
+
+
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
         return
-    op.execute("CREATE EXTENSION IF NOT EXISTS cube")
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    available = set(bind.exec_driver_sql("SELECT name FROM pg_available_extensions").scalars())
+    missing = [e for e in EXTENSIONS if e not in available]
+    if missing:
+        raise RuntimeError(
+            f"this PostgreSQL server lacks the contrib extension(s) {', '.join(missing)}, which "
+            "civgrid's likely-duplicate search needs: install the server's contrib package "
+            "(Debian and Ubuntu ship them with postgresql; RHEL: postgresql-contrib)"
+        )
+    for extension in EXTENSIONS:
+        op.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
     op.execute(
         f"CREATE INDEX ix_cases_nearby ON cases USING gist (category_id, reported_at, {ON_SPHERE})"
     )
