@@ -82,7 +82,8 @@ class Near:
         )
 
     def params(self) -> dict[str, Any]:
-        """The query's parameters: a bounding box for the index, the planar scale, the window."""
+        """The query's parameters: the point, radius and window, and the bounding box and planar
+        scale of SQLite's search."""
         kx = KY * max(math.cos(math.radians(self.lat)), 0.01)
         window = timedelta(hours=self.window_h)
         r = self.radius_m
@@ -171,10 +172,11 @@ def duplicates_query(
 
     ``postgresql``: the ``limit`` nearest live cases of the category in the time window, read
     from ``ix_cases_nearby`` in the order of their distance (the ordering must be the distance
-    alone for that), then those within the radius. Otherwise a bounding box on (category,
-    latitude, longitude), which ``ix_cases_category_id_lat_lon`` serves, narrows the
-    candidates, and the database orders them all by a planar distance (within 0.2 % of the
-    great-circle one at a few hundred metres).
+    alone for that), then those within the radius; among cases at the same distance, which
+    make the limit is the index's choice (the answer is then ordered by id). Otherwise a
+    bounding box on (category, latitude, longitude), which ``ix_cases_category_id_lat_lon``
+    serves, narrows the candidates, and the database orders them all by a planar distance
+    (within 0.2 % of the great-circle one at a few hundred metres).
     """
     lon = bindparam("lon", type_=Float) if lon is None else lon
     lat = bindparam("lat", type_=Float) if lat is None else lat

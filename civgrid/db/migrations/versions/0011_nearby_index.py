@@ -5,7 +5,8 @@ longitude, every live case near the point and sorted them all: at a spot reporte
 times that was most of the cost of a new report. This index, on the category, the report time
 and the point on the unit sphere (a ``cube``), lets the search read the nearest few only. It
 needs PostgreSQL's contrib extensions ``cube`` and ``btree_gist`` (trusted: the database's
-owner may create them). SQLite keeps the bounding-box index of 0010.
+owner may create them); the downgrade drops the index and leaves the extensions, which other
+objects may use. SQLite keeps the bounding-box index of 0010.
 
 Revision ID: 0011
 Revises: 0010
