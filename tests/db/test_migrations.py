@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from civgrid.db.migrate import alembic_config, downgrade, upgrade
 from civgrid.db.session import make_engine
@@ -45,3 +46,29 @@ def test_upgrade_downgrade_upgrade_and_check(scratch_url: str) -> None:
     engine.dispose()
     upgrade(scratch_url)
     command.check(alembic_config(scratch_url))
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="the extensions are PostgreSQL's")
+def test_a_server_without_the_contrib_extensions_is_told_which(scratch_url: str) -> None:
+    """Migration 0011 names what is missing and changes nothing (here the server has them: a
+    view earlier on the search path than pg_catalog hides ``cube`` from the catalogue)."""
+    upgrade(scratch_url, "0010")
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE SCHEMA hide"))
+        conn.execute(
+            text(
+                "CREATE VIEW hide.pg_available_extensions AS SELECT name "
+                "FROM pg_catalog.pg_available_extensions WHERE name <> 'cube'"
+            )
+        )
+    hidden = scratch_url + "?options=" + quote("-csearch_path=hide,pg_catalog,public")
+    with pytest.raises(RuntimeError, match=r"lacks the contrib extension\(s\) cube, which"):
+        upgrade(hidden)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+        assert not conn.execute(
+            text("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_cases_nearby'")
+        ).all()
+    engine.dispose()
+    upgrade(scratch_url)  # with the real catalogue it goes on
