@@ -48,6 +48,10 @@ class World:
     steps: dict[str, Any] = field(default_factory=dict)
 
     def report(self, **kw: Any) -> Case:
+        return self.reported(**kw).case
+
+    def reported(self, **kw: Any) -> actions.Reported:
+        """``report_case`` by the grid worker at the world's point, unless ``kw`` says otherwise."""
         args: dict[str, Any] = {
             "source": CaseSource.PATROL,
             "category": self.category,
@@ -57,7 +61,7 @@ class World:
             "actor": self.worker,
         }
         args.update(kw)
-        return actions.report_case(self.db, **args).case
+        return actions.report_case(self.db, **args)
 
     def photo(self, case: Case, actor: User | None = None, kind: str = "after") -> int:
         att = actions.attach_photo(

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from civgrid.cases import actions
 from civgrid.cases.duplicates import KY, Near, duplicates_query, find_duplicates
-from civgrid.cases.models import CaseSource
 from tests.conftest import BACKEND
 
 
@@ -74,16 +73,7 @@ def test_a_crowded_spot_gives_the_nearest_live_cases_in_order(db: Session, world
 
 def test_a_new_report_at_the_spot_is_offered_the_nearest(db: Session, world, crowded) -> None:  # type: ignore[no-untyped-def]
     """The intake's own search (in its writing statement on PostgreSQL) agrees."""
-    reported = actions.report_case(
-        db,
-        source=CaseSource.PATROL,
-        category=world.category,
-        lon=world.lon,
-        lat=world.lat,
-        description="又一处积水",
-        actor=world.worker,
-        duplicates=5,
-    )
+    reported = world.reported(description="又一处积水", duplicates=5)
     nearest = [c.number for c, m, live in crowded if live and m <= 50][:5]
     assert [d.number for d in reported.likely_duplicates] == nearest
 

@@ -259,39 +259,14 @@ def test_a_report_finds_its_likely_duplicates_as_the_cases_were_before_it(
     world.report(lon=world.lon + 0.002)  # about 200 m away
     expected = find_duplicates(db, category_id=near.category_id, lon=world.lon, lat=world.lat)
     assert [d.number for d in expected] == [nearer.number, near.number]
-    reported = actions.report_case(
-        db,
-        source=CaseSource.PATROL,
-        category=world.category,
-        lon=world.lon,
-        lat=world.lat,
-        description="又一处垃圾",
-        actor=world.worker,
-        duplicates=10,
-    )
+    reported = world.reported(description="又一处垃圾", duplicates=10)
     assert reported.likely_duplicates == expected  # not itself, not the voided or far one
     assert 5 < expected[0].distance_m < 15 < expected[1].distance_m < 25
     assert all(d.reported_at.tzinfo is not None for d in expected)
-    one = actions.report_case(
-        db,
-        source=CaseSource.PATROL,
-        category=world.category,
-        lon=world.lon,
-        lat=world.lat,
-        description="再一处",
-        actor=world.worker,
-        duplicates=1,
-    )
+    one = world.reported(description="再一处", duplicates=1)
     assert [d.number for d in one.likely_duplicates] == [reported.case.number]
-    alone = actions.report_case(
-        db,
-        source=CaseSource.PATROL,
-        category=world.category,
-        lon=world.lon - 0.004,
-        lat=world.lat + 0.004,
-        description="别处",
-        actor=world.worker,
-        duplicates=5,
+    alone = world.reported(
+        lon=world.lon - 0.004, lat=world.lat + 0.004, description="别处", duplicates=5
     )
     assert alone.likely_duplicates == [] and alone.case.id is not None
 
