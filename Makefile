@@ -8,7 +8,7 @@ PORT ?= 8000
 export CIVGRID_DATA_DIR ?= var
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint test-sqlite test-postgresql chromium postgresql wrk bench messages
+.PHONY: run test lint test-sqlite test-postgresql debs chromium postgresql wrk bench messages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-run: $(BIN)/.installed
+run: $(BIN)/.installed debs
 	mkdir -p $(CIVGRID_DATA_DIR)
 	$(BIN)/civgrid db upgrade
 	$(BIN)/civgrid demo load
@@ -40,10 +40,15 @@ test-sqlite: $(BIN)/.installed
 test-postgresql: $(BIN)/.installed postgresql
 	CIVGRID_TEST_BACKEND=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
-# Debian's Chromium for the browser tests (Playwright cannot download browsers here), and a CJK
-# font so that screenshots show Chinese text.
+# Debian packages. To serve: CJK fonts and Pango for WeasyPrint's PDFs. To test, as well: Chromium
+# for the browser tests (Playwright cannot download browsers here) and poppler-utils (pdftotext).
+RUN_DEBS := fonts-wqy-microhei fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
+TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
+debs:
+	@dpkg -s $(RUN_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(RUN_DEBS); }
+
 chromium:
-	@{ command -v chromium >/dev/null && fc-list | grep -qi wqy; } || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-wqy-microhei; }
+	@dpkg -s $(TEST_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(TEST_DEBS); }
 
 postgresql:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start
