@@ -44,15 +44,11 @@ class NoticeTarget(Base):
     __tablename__ = "notice_targets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    notice_id: Mapped[int] = mapped_column(
-        ForeignKey("notices.id", ondelete="CASCADE"), index=True
-    )
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
     kind: Mapped[TargetKind] = mapped_column(EnumText(TargetKind, 20))
     # The village or grid code (a unit's grid code): what jurisdiction prefixes match.
     territory_code: Mapped[str] = mapped_column(String(16), index=True)
-    unit_id: Mapped[int | None] = mapped_column(
-        ForeignKey("neighbourhood_units.id"), nullable=True
-    )
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("neighbourhood_units.id"), nullable=True)
 
 
 class NoticeReceipt(Base):
@@ -62,8 +58,6 @@ class NoticeReceipt(Base):
     __table_args__ = (UniqueConstraint("notice_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    notice_id: Mapped[int] = mapped_column(
-        ForeignKey("notices.id", ondelete="CASCADE"), index=True
-    )
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
