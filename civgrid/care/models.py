@@ -75,6 +75,11 @@ class CareEnrolment(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def person_kept(self) -> bool:
+        """Whether the person's data is still held (it is deleted on withdrawal)."""
+        return self.state == EnrolmentState.ACTIVE
+
     person: Mapped[CarePerson | None] = relationship(
         back_populates="enrolment", cascade="all, delete-orphan", uselist=False, lazy="raise"
     )

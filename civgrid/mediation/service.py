@@ -170,3 +170,12 @@ def figures(
 def count_by_state(db: Session, user: User) -> dict[DisputeState, int]:
     query = select(Dispute.state, func.count()).group_by(Dispute.state)
     return {s: n for s, n in db.execute(scope.restrict(query, user, "view", Dispute)).all()}
+
+
+def eligible_mediators(db: Session, tier: Tier, territory: str) -> list[User]:
+    """Active staff who may mediate at ``tier`` in ``territory`` (for the escalation form)."""
+    roles = TIER_ROLES.get(tier, frozenset())
+    users = db.scalars(
+        select(User).where(User.role.in_(roles), User.is_active.is_(True)).order_by(User.username)
+    ).all()
+    return [u for u in users if scope.Jurisdiction.of(u).covers_code(territory)]

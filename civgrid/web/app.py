@@ -153,6 +153,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.auth import routes as auth_routes
     from civgrid.board import routes as board_routes
     from civgrid.calendar import routes as calendar_routes
+    from civgrid.care import routes as care_routes
     from civgrid.cases import routes as case_routes
     from civgrid.cases import routes_actions as case_action_routes
     from civgrid.catalogue import routes as catalogue_routes
@@ -162,6 +163,8 @@ def _routers() -> list[APIRouter]:
     from civgrid.directory import routes as directory_routes
     from civgrid.divisions import routes as division_routes
     from civgrid.grids import routes as grid_routes
+    from civgrid.mediation import routes as mediation_routes
+    from civgrid.notices import routes as notice_routes
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
     from civgrid.portal import routes as portal_routes
@@ -190,4 +193,7 @@ def _routers() -> list[APIRouter]:
         portal_routes.router,
         board_routes.router,
         directory_routes.router,
+        care_routes.router,
+        mediation_routes.router,
+        notice_routes.router,
     ]
