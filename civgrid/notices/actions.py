@@ -16,6 +16,7 @@ from civgrid.db.base import utcnow
 from civgrid.divisions.models import Division, DivisionLevel
 from civgrid.errors import Invalid, NotFound
 from civgrid.grids.models import Grid, NeighbourhoodUnit
+from civgrid.notices import service as _scope_rules  # noqa: F401  (registers Notice's rule)
 from civgrid.notices.models import Notice, NoticeKind, NoticeReceipt, NoticeTarget, TargetKind
 
 MAX_TARGETS = 200
