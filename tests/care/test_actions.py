@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import String, Text, func, inspect, select, text
@@ -19,6 +19,7 @@ from civgrid.care.models import (
     EnrolmentState,
     VisitOutcome,
 )
+from civgrid.care.service import local_today
 from civgrid.cases.models import Case, CaseSource
 from civgrid.db.base import Base
 from civgrid.errors import Conflict, Forbidden, Invalid, NotFound
@@ -40,7 +41,7 @@ def test_guardian_consent_needs_the_guardian_and_future_dates_are_refused(care: 
     with pytest.raises(Invalid, match="guardian_name"):
         care.enrol(consent=care.consent(consenter=Consenter.GUARDIAN))
     with pytest.raises(Invalid, match="future"):
-        care.enrol(consent=care.consent(given_on=date.today() + timedelta(days=3)))
+        care.enrol(consent=care.consent(given_on=local_today() + timedelta(days=3)))
     with pytest.raises(Invalid, match="name"):
         care.enrol(person=actions.Person("  ", ADDRESS))
     assert _count(care.db, CareEnrolment) == 0
@@ -70,7 +71,7 @@ def test_a_visit_with_a_need_reports_a_private_care_case(care: Care) -> None:
         care.db,
         e.id,
         actor=care.worker,
-        visited_on=date.today(),
+        visited_on=local_today(),
         outcome=VisitOutcome.MET,
         note="精神不错",
         needs_found="卫生间扶手松动，需要维修",
@@ -80,21 +81,21 @@ def test_a_visit_with_a_need_reports_a_private_care_case(care: Care) -> None:
     assert cases[0].source == CaseSource.CARE
     assert cases[0].address == ""
     assert e.visits == 1
-    assert e.next_visit_on == date.today() + timedelta(days=30)
+    assert e.next_visit_on == local_today() + timedelta(days=30)
 
 
 def test_visits_are_refused_for_the_unassigned_worker_and_in_the_future(care: Care) -> None:
     e = care.enrol()
     with pytest.raises(NotFound):
         actions.record_visit(
-            care.db, e.id, actor=care.other_worker, visited_on=date.today(), outcome="met"
+            care.db, e.id, actor=care.other_worker, visited_on=local_today(), outcome="met"
         )
     with pytest.raises(Invalid, match="future"):
         actions.record_visit(
             care.db,
             e.id,
             actor=care.worker,
-            visited_on=date.today() + timedelta(days=1),
+            visited_on=local_today() + timedelta(days=1),
             outcome=VisitOutcome.MET,
         )
 
@@ -102,10 +103,10 @@ def test_visits_are_refused_for_the_unassigned_worker_and_in_the_future(care: Ca
 def test_the_yearly_goal_counts_closed_care_cases(care: Care) -> None:
     e = care.enrol()
     case = actions.report_need(care.db, e.id, actor=care.worker, need="需要助餐服务")
-    assert service.solved_counts(care.db, [e.id], year=date.today().year) == {}
+    assert service.solved_counts(care.db, [e.id], year=local_today().year) == {}
     case.state, case.closed_at = "closed", case.reported_at
     care.db.commit()
-    assert service.solved_counts(care.db, [e.id], year=date.today().year) == {e.id: 1}
+    assert service.solved_counts(care.db, [e.id], year=local_today().year) == {e.id: 1}
     assert service.counts(care.db, care.leader).goal_met == 1
 
 
@@ -138,7 +139,7 @@ def test_withdrawal_leaves_no_personal_data_in_any_table(care: Care) -> None:
         db,
         e.id,
         actor=care.worker,
-        visited_on=date.today(),
+        visited_on=local_today(),
         outcome=VisitOutcome.MET,
         note=f"{NAME}身体好，电话{CONTACT}",
         needs_found=f"{NAME}家门锁坏了，地址{ADDRESS}",

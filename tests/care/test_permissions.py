@@ -3,14 +3,13 @@ wrong jurisdiction, right role in the right one, the unassigned worker; and read
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from civgrid.care import actions
 from civgrid.care.models import VisitOutcome
+from civgrid.care.service import local_today
 from tests.care.conftest import NAME, Care
 
 URLS = [
@@ -97,7 +96,7 @@ def test_enrol_and_visit_through_the_forms(client: TestClient, bearer, care: Car
     assert bad.status_code == 422
     ok = client.post(
         f"/field/visits/{eid}",
-        data={"visited_on": date.today().isoformat(), "outcome": VisitOutcome.MET.value},
+        data={"visited_on": local_today().isoformat(), "outcome": VisitOutcome.MET.value},
         headers=h,
         follow_redirects=False,
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select, text
 
+from civgrid.care.service import local_today
 from civgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civgrid.mediation import actions, service
 from civgrid.mediation.agreement import agreement_pdf
@@ -32,7 +32,7 @@ def _agree(
         med.db,
         dispute_id,
         actor=actor or med.worker,
-        held_on=date.today(),
+        held_on=local_today(),
         place="村委会调解室",
         outcome=SessionOutcome.AGREEMENT,
         attendees="张三、李四",
@@ -88,7 +88,7 @@ def test_actions_at_the_wrong_tier_are_refused(med: Med) -> None:
     with pytest.raises(Forbidden, match="township"):
         # the village leader still sees it (territory) but does not mediate at the township
         actions.hold_session(
-            med.db, d.id, actor=med.leader, held_on=date.today(), place="x", outcome="continued"
+            med.db, d.id, actor=med.leader, held_on=local_today(), place="x", outcome="continued"
         )
     actions.refer_dispute(med.db, d.id, actor=med.dispatcher, to=Referral.COURT, reason="调解不成")
     assert (d.state, d.tier, d.referral) == (DisputeState.REFERRED, Tier.JUDICIAL, Referral.COURT)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from fastapi.testclient import TestClient
 
+from civgrid.care.service import local_today
 from civgrid.mediation import actions
 from civgrid.mediation.transitions import SessionOutcome
 from tests.mediation.conftest import ID_CARD, Med
@@ -21,7 +20,7 @@ def test_mediation_matrix(client: TestClient, bearer, med: Med, url: str) -> Non
         med.db,
         d.id,
         actor=med.worker,
-        held_on=date.today(),
+        held_on=local_today(),
         place="调解室",
         outcome=SessionOutcome.AGREEMENT,
         terms="赔偿800元",

@@ -1,4 +1,4 @@
-"""Notices reach the staff of the areas chosen; staff confirm reading; the public sees public ones."""
+"""Notices reach the staff of the areas chosen, who confirm reading; the public sees public ones."""
 
 from __future__ import annotations
 
