@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import log_personal_data_read
@@ -114,7 +115,8 @@ def schedule(db: Session, user: User, *, limit: int = 200) -> list[ScheduleRow]:
         .order_by(CareEnrolment.next_visit_on, CareEnrolment.id)
         .limit(limit)
     )
-    rows = db.execute(scope.restrict(query, user, "view", CareEnrolment)).all()
+    restricted = scope.restrict(cast("Select[Any]", query), user, "view", CareEnrolment)
+    rows: Sequence[Any] = db.execute(restricted).all()
     solved = solved_counts(db, [r[0].id for r in rows], year=local_today().year)
     if rows:
         log_personal_data_read(

@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
@@ -67,7 +68,7 @@ def get_dispute_for(db: Session, user: User | None, dispute_id: int) -> Dispute:
 
 def disputes_for(db: Session, user: User, *, limit: int = 200) -> Sequence[Dispute]:
     """The disputes the user may see, open ones and the oldest deadline first (no parties)."""
-    query: Select[tuple[Dispute]] = select(Dispute).order_by(
+    query = select(Dispute).order_by(
         (Dispute.state != DisputeState.MEDIATING), Dispute.tier_due_at, Dispute.id
     )
     return db.scalars(scope.restrict(query, user, "view").limit(limit)).all()
@@ -150,7 +151,8 @@ def figures(
         query = query.where(Dispute.created_at >= since)
     if until is not None:
         query = query.where(Dispute.created_at < until)
-    rows = db.execute(scope.restrict(query, user, "view", Dispute)).all()
+    restricted = scope.restrict(cast("Select[Any]", query), user, "view", Dispute)
+    rows: Sequence[Any] = db.execute(restricted).all()
     by: dict[tuple[DisputeKind, Tier], int] = {}
     for kind, tier, *_ in rows:
         by[(kind, tier)] = by.get((kind, tier), 0) + 1
@@ -168,8 +170,9 @@ def figures(
 
 
 def count_by_state(db: Session, user: User) -> dict[DisputeState, int]:
-    query = select(Dispute.state, func.count()).group_by(Dispute.state)
-    return {s: n for s, n in db.execute(scope.restrict(query, user, "view", Dispute)).all()}
+    query = cast("Select[Any]", select(Dispute.state, func.count()).group_by(Dispute.state))
+    rows: Sequence[Any] = db.execute(scope.restrict(query, user, "view", Dispute)).all()
+    return {s: n for s, n in rows}
 
 
 def eligible_mediators(db: Session, tier: Tier, territory: str) -> list[User]:

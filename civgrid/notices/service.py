@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, exists, false, literal, or_, select
+from sqlalchemy import ColumnElement, exists, false, literal, or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -51,7 +51,7 @@ class NoticeRow:
 
 def notices_for(db: Session, user: User, *, limit: int = 50) -> list[NoticeRow]:
     """The notices that reach ``user``, newest first, with the user's own read receipt."""
-    query: Select[tuple[Notice]] = select(Notice).order_by(Notice.published_at.desc())
+    query = select(Notice).order_by(Notice.published_at.desc())
     notices = db.scalars(scope.restrict(query, user, "view").limit(limit)).all()
     read = dict(
         db.execute(
