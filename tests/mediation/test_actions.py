@@ -167,3 +167,27 @@ def test_the_table_refuses_what_it_does_not_list() -> None:
                 else:
                     with pytest.raises(Conflict):
                         target(action, state, tier)
+
+
+def test_a_dispute_from_a_portal_case_takes_its_place_and_summary(med: Med) -> None:
+    from civgrid.cases.actions import report_case
+    from civgrid.cases.models import CaseSource
+    from tests.cases import factories
+
+    category = factories._category(med.db, "GT201", "邻里纠纷")
+    case = report_case(
+        med.db,
+        source=CaseSource.PORTAL,
+        category=category,
+        lon=factories.LON,
+        lat=factories.LAT,
+        description="邻居装修噪音到深夜",
+    ).case
+    d = med.create(case=case, summary="", territory_code="")
+    assert (d.case_id, d.territory_code, d.summary) == (
+        case.id,
+        case.territory_code,
+        case.description,
+    )
+    with pytest.raises(NotFound):
+        med.create(actor=med.outside_leader, case=case)

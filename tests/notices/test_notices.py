@@ -94,4 +94,7 @@ def test_public_notices_show_for_their_area_and_record_nothing(
     page = client.get(f"/notices?area={grid_code}")
     assert page.status_code == 200
     assert "周六停水通知" in page.text
+    card = client.get(f"/directory/grids/{grid_code}")
+    assert card.status_code == 200
+    assert "周六停水通知" in card.text
     assert db.scalar(select(func.count()).select_from(NoticeReceipt)) == 0
