@@ -98,3 +98,23 @@ def test_public_notices_show_for_their_area_and_record_nothing(
     assert card.status_code == 200
     assert "周六停水通知" in card.text
     assert db.scalar(select(func.count()).select_from(NoticeReceipt)) == 0
+
+
+def test_receipts_matrix_and_confirming_in_the_field_app(
+    client: TestClient, bearer, db: Session, make_user, grid_code: str
+) -> None:  # type: ignore[no-untyped-def]
+    leader = make_user("grid_leader", ("division", VILLAGE))
+    worker = make_user("grid_worker", ("division", VILLAGE))
+    notice = _publish(db, leader, [(TargetKind.GRID, grid_code)])
+    url = f"/notices/{notice.id}/receipts"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=bearer(worker)).status_code == 403
+    outside = make_user("grid_leader", ("division", "441900101200"))
+    assert client.get(url, headers=bearer(outside)).status_code == 404
+    h = bearer(worker)
+    assert "周六停水通知" in client.get("/field/notices", headers=h).text
+    r = client.post(f"/field/notices/{notice.id}/read", headers=h, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(url, headers=bearer(leader))
+    assert page.status_code == 200
+    assert worker.display_name in page.text
