@@ -82,6 +82,5 @@ def load_demo_care(db: Session, password: str) -> int:
             visited_on=today - timedelta(days=20 - i),
             outcome=VisitOutcome.MET,
             note="身体状况良好",
-            needs_found="卫生间需要加装扶手" if i == 0 else "",
         )
     return len(HOUSEHOLDS)
