@@ -181,3 +181,14 @@ def test_signed_copies_must_be_documents(care: Care) -> None:
             care.db, e.id, actor=care.worker, filename="x.exe", content=b"MZ\x90"
         )
     assert CareGroup.ELDERLY_ALONE.category_code == "G06002"
+
+
+def test_the_pair_up_volunteer_sees_the_household_and_may_visit(care: Care) -> None:
+    e = care.enrol(volunteer=care.other_worker, visit_every_days=7)
+    assert service.get_enrolment_for(care.db, care.other_worker, e.id).id == e.id
+    actions.record_visit(
+        care.db, e.id, actor=care.other_worker, visited_on=local_today(), outcome="by_phone"
+    )
+    assert e.next_visit_on == local_today() + timedelta(days=7)
+    with pytest.raises(Invalid, match="frequency"):
+        care.enrol(visit_every_days=0)
