@@ -40,9 +40,8 @@ def create_user(
     _check_password(password)
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
-    scope_rows = [
-        UserScope(kind=ScopeKind(k), ref=r if k != ScopeKind.ALL else "") for k, r in scopes
-    ]
+    scopes = list(dict.fromkeys((ScopeKind(k), r if k != ScopeKind.ALL else "") for k, r in scopes))
+    scope_rows = [UserScope(kind=k, ref=r) for k, r in scopes]  # each scope once
     if role != Role.RESIDENT and not scope_rows:
         raise Invalid("a staff user needs at least one scope (division, grid or department)")
     user = User(

@@ -15,7 +15,7 @@ from civgrid.auth.models import User
 from civgrid.cases import actions
 from civgrid.cases.attachments import CheckedImage, check_image
 from civgrid.cases.models import AttachmentKind, Case, CaseSource, CaseSummons
-from civgrid.cases.service import get_case_for, summons_of
+from civgrid.cases.service import covers, get_case_for, summons_of
 from civgrid.cases.transitions import CaseAction, allowed_actions, target
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import ensure_assignable_to_grid_worker
@@ -85,9 +85,13 @@ def pending_summons(user: User, summons: Sequence[CaseSummons]) -> CaseSummons |
 def offered(user: User, case: Case, summons: Sequence[CaseSummons] = ()) -> list[str]:
     """The forms the case page shows: allowed by the transition table and by the user's role."""
     allowed = set(allowed_actions(case.state))
+    # a department that is only summoned gets the forms its summons allows
+    door = None if covers(user, case) else scope.resource(Case).via["summons"]
     names = []
     for name, form in FORMS.items():
         if form.action not in allowed or not _may(user, form.permission):
+            continue
+        if door is not None and form.permission not in door:
             continue
         if name in ("approve_extension", "deny_extension") and case.extension_amount is None:
             continue

@@ -14,7 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 from xstatic.pkg import leaflet
@@ -25,6 +27,7 @@ from civgrid.config import get_settings
 from civgrid.db.aio import open_pools
 from civgrid.db.session import get_db
 from civgrid.errors import CivgridError
+from civgrid.web import guards
 from civgrid.web.templating import PACKAGE_DIR, render
 
 base = APIRouter()
@@ -142,6 +145,10 @@ def create_app() -> FastAPI:
     )
     app.add_exception_handler(CivgridError, _civgrid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for unexpected in (StatementError, OverflowError, Exception):  # civgrid.web.guards
+        app.add_exception_handler(unexpected, guards.unexpected)
+    app.add_exception_handler(HTTPException, guards.http_error)
+    app.add_middleware(guards.RequestGuard)
     app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     for router in _routers():
