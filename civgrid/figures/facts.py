@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -90,6 +90,26 @@ def _department_at(dispatches: list[tuple[datetime, str]], at: datetime) -> str:
     return found
 
 
+def effective_due(c: ClockRow, events: Sequence[EventRow]) -> datetime:
+    """The clock's deadline as extended by approvals made before it passed (延期).
+
+    An extension approved after the deadline had passed does not undo the overrun, so a period
+    that is over never changes.
+    """
+    due: datetime | None = None
+    for e in events:
+        if e.action != "approve_extension" or e.at < c.started_at:
+            continue
+        if c.finished_at is not None and e.at >= c.finished_at:
+            break
+        old, new = e.data.get("old_due"), e.data.get("new_due")
+        if due is None:
+            due = datetime.fromisoformat(old) if old else c.due_at
+        if new and e.at <= due:
+            due = datetime.fromisoformat(new)
+    return c.due_at if due is None else due
+
+
 def case_facts(
     case: CaseRow,
     events: Sequence[EventRow],
@@ -100,6 +120,7 @@ def case_facts(
 ) -> list[Fact]:
     """Every fact of one case known at ``now``; events in log order."""
     out: list[Fact] = []
+    clocks = [replace(c, due_at=effective_due(c, events)) for c in clocks]
 
     def fact(at: datetime, part: str, department: str = "", worker: int | None = 0) -> None:
         out.append(Fact(at, part, case.territory_code, case.category_id, department, worker or 0))

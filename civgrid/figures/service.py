@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
@@ -254,14 +254,14 @@ def raw_counts(db: Session, unit: Unit, first: date, last: date, *, now: datetim
     return counts
 
 
-def _case_territory(unit: Unit) -> ColumnElement[bool]:
+def _case_territory(unit: Unit) -> ColumnElement[bool] | None:
     if unit.territorial:
         return Case.territory_code.startswith(unit.code, autoescape=True)
-    return true()
+    return None
 
 
 def touched_cases(
-    db: Session, start: datetime, end: datetime, territory: ColumnElement[bool]
+    db: Session, start: datetime, end: datetime, territory: ColumnElement[bool] | None = None
 ) -> list[int]:
     """Ids of the cases with an event, a clock deadline or a summons deadline in [start, end)."""
     ids: set[int] = set()
@@ -271,7 +271,7 @@ def touched_cases(
         (CaseSummons.case_id, CaseSummons.due_at),
     ):
         q = select(column).distinct().where(at >= start, at < end)
-        if territory is not true():
+        if territory is not None:
             q = q.join(Case, Case.id == column).where(territory)
         ids.update(db.scalars(q))
     return sorted(ids)
@@ -286,7 +286,7 @@ def facts_between(
     territory: ColumnElement[bool] | None = None,
 ) -> Iterator[Fact]:
     """All facts of the cases touched in [start, end) (facts outside it too: caller filters)."""
-    ids = touched_cases(db, start, end, territory if territory is not None else true())
+    ids = touched_cases(db, start, end, territory)
     calendar = get_calendar(db)
     for i in range(0, len(ids), CHUNK):
         yield from facts_of_cases(db, ids[i : i + CHUNK], calendar, now)
@@ -369,8 +369,9 @@ def snapshot_counts(db: Session, unit: Unit, period: Period, *, now: datetime) -
             or_(CaseClock.finished_at.is_(None), CaseClock.finished_at > at),
         )
     )
-    if unit.territorial:
-        q = q.where(_case_territory(unit))
+    territory = _case_territory(unit)
+    if territory is not None:
+        q = q.where(territory)
     elif unit.kind == "department":
         q = q.where(Case.department_code == unit.code)
     else:
