@@ -401,7 +401,7 @@ def _insert(db: Session, rows: _Rows) -> None:
         (CaseClock, rows.clocks),
     ):
         for i in range(0, len(values), 2000):
-            db.execute(insert(model), values[i : i + 2000])
+            db.execute(insert(model.__table__), values[i : i + 2000])
 
 
 def _save_counters(db: Session, counters: dict[str, int]) -> None:
@@ -431,10 +431,12 @@ def _reset_sequences(db: Session) -> None:
 
 @dataclass(frozen=True)
 class Place:
-    """Where cases are reported: a point and the categories seen there with their weights."""
+    """Where cases are reported, and who reports and verifies there (a cast key)."""
 
     lon: float
     lat: float
+    reporter: str = "worker"
+    may_self_handle: bool = True
 
 
 def _hours(rng: random.Random, low: float, high: float) -> timedelta:
@@ -496,14 +498,12 @@ def plan_history(
                 lon=place.lon,
                 lat=place.lat,
                 at=reported,
-                by="worker",
+                by=place.reporter,
                 description="巡查发现 / found on patrol",
             )
-            script.moves = [
-                m
-                for m in _life(rng, reported, departments[category], category in self_handle)
-                if m.at < end
-            ]
+            fixable = place.may_self_handle and category in self_handle
+            life = _life(rng, reported, departments[category], fixable, place.reporter)
+            script.moves = [m for m in life if m.at < end]
             yield script
         day += timedelta(days=1)
 
@@ -527,12 +527,14 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
-def _life(rng: random.Random, at: datetime, handler: str, may_self_handle: bool) -> list[Move]:
+def _life(
+    rng: random.Random, at: datetime, handler: str, may_self_handle: bool, verifier: str
+) -> list[Move]:
     """The moves of one case after its report: mostly the main line, some branches."""
     t = _working_instant(at)
     roll = rng.random()
     if may_self_handle and roll < 0.12:
-        return [Move("self_handle", t + _hours(rng, 0.1, 1), "worker", "当场处置 / fixed")]
+        return [Move("self_handle", t + _hours(rng, 0.1, 1), verifier, "当场处置 / fixed")]
     if roll < 0.2:
         return [Move("reject", t + _hours(rng, 0.2, 2), "dispatcher", "不属受理范围 / not ours")]
     moves = [Move("register", (t := t + _hours(rng, 0.1, 1.6)), "dispatcher")]
@@ -547,9 +549,9 @@ def _life(rng: random.Random, at: datetime, handler: str, may_self_handle: bool)
     slow = 200 if rng.random() < 0.08 else 60  # some run past the 5 working days
     moves.append(Move("handle", (t := t + _hours(rng, 2, slow)), handler, "已处置 / done"))
     if rng.random() < 0.1:
-        moves.append(Move("verify_fail", (t := t + _hours(rng, 1, 20)), "worker", "未完成 / redo"))
+        moves.append(Move("verify_fail", (t := t + _hours(rng, 1, 20)), verifier, "未完成 / redo"))
         moves.append(Move("handle", (t := t + _hours(rng, 2, 50)), handler, "已返工 / redone"))
-    moves.append(Move("verify_pass", (t := t + _hours(rng, 1, 22)), "worker"))
+    moves.append(Move("verify_pass", (t := t + _hours(rng, 1, 22)), verifier))
     moves.append(Move("close", (t := t + _hours(rng, 0.5, 20)), "dispatcher", "已办结 / done"))
     if rng.random() < 0.6:
         rating = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]

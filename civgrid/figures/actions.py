@@ -25,6 +25,7 @@ from civgrid.figures.models import FigureBuild, FigureCount
 from civgrid.figures.service import built_until, day_start, facts_of_cases, touched_cases, tz
 
 Key = tuple[date, str, str, int, int, str]
+KEY_COLUMNS = ("day", "territory_code", "department_code", "category_id", "worker_id", "part")
 BATCH = 5000
 
 
@@ -78,40 +79,22 @@ def _aggregate(facts: Iterable[Fact], since: date | None, until: date, zone) -> 
 
 
 def _upsert(db: Session, counts: Counter[Key]) -> int:
-    """Add the counts to figure_counts (one statement per thousand rows)."""
+    """Add the counts to figure_counts: one statement, executed for many rows."""
     if not counts:
         return 0
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    items = list(counts.items())
-    for i in range(0, len(items), 1000):
-        values = [
-            {
-                "day": k[0],
-                "territory_code": k[1],
-                "department_code": k[2],
-                "category_id": k[3],
-                "worker_id": k[4],
-                "part": k[5],
-                "n": n,
-                "total": 0.0,
-            }
-            for k, n in items[i : i + 1000]
-        ]
-        stmt = insert(FigureCount).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[
-                "day",
-                "territory_code",
-                "department_code",
-                "category_id",
-                "worker_id",
-                "part",
-            ],
-            set_={"n": FigureCount.n + stmt.excluded.n},
-        )
-        db.execute(stmt)
-    return len(items)
+    table = FigureCount.__table__
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS), set_={"n": table.c.n + stmt.excluded.n}
+    )
+    rows = [
+        {**dict(zip(KEY_COLUMNS, k, strict=True)), "n": n, "total": 0.0} for k, n in counts.items()
+    ]
+    for i in range(0, len(rows), 10_000):
+        db.execute(stmt, rows[i : i + 10_000])
+    return len(rows)
 
 
 def rollup_size(db: Session) -> int:
