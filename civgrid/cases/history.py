@@ -537,10 +537,10 @@ def _life(
         return [Move("self_handle", t + _hours(rng, 0.1, 1), verifier, "当场处置 / fixed")]
     if roll < 0.2:
         return [Move("reject", t + _hours(rng, 0.2, 2), "dispatcher", "不属受理范围 / not ours")]
-    moves = [Move("register", (t := t + _hours(rng, 0.1, 1.6)), "dispatcher")]
+    moves = [Move("register", (t := t + _hours(rng, 0.1, 1.15)), "dispatcher")]
     if rng.random() < 0.03:
         return [*moves, Move("void", t + _hours(rng, 0.5, 3), "dispatcher", "重复 / duplicate")]
-    t = _working_instant(t + _hours(rng, 0.05, 1.5))
+    t = _working_instant(t + _hours(rng, 0.05, 1.1))
     moves.append(Move("dispatch", t, "dispatcher"))
     if rng.random() < 0.02:
         return [*moves, Move("suspend", t + _hours(rng, 2, 30), "dispatcher", "需立项 / budget")]

@@ -206,7 +206,7 @@ def bar_chart(  # type: ignore[no-untyped-def]
 ) -> Markup:
     """Horizontal bars of scores (0–100) with their grade, best first."""
     height = 10 + row_height * max(len(rows), 1)
-    label_w, body = 170, []
+    label_w, body = 260, []
     for i, (label, value, grade) in enumerate(rows):
         y = 6 + i * row_height
         w = 0 if value is None else (width - label_w - 70) * value / 100

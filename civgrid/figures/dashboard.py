@@ -126,7 +126,8 @@ def breadcrumbs(db: Session, unit: Unit) -> list[tuple[str, str, str]]:
     if not unit.territorial:
         return []
     codes = [unit.code[:n] for n in (2, 4, 6, 9, 12) if n < len(unit.code)] + [unit.code]
-    names = dict(db.execute(select(Division.code, Division.name).where(Division.code.in_(codes))))
+    rows = db.execute(select(Division.code, Division.name).where(Division.code.in_(codes)))
+    names = {code: name for code, name in rows}
     out = []
     for code in codes:
         kind = kind_of(code)

@@ -179,7 +179,6 @@ def render_html(figures: Figures) -> str:
         "locale": figures.locale,
         "shown": shown,
         "indicators": INDICATORS,
-        "localtime": lambda d: d.astimezone(tz()).strftime("%Y-%m-%d %H:%M"),
     }
     return environment().get_template("figures/report.html").render(ctx)
 

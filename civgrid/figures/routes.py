@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,6 +13,7 @@ from civgrid.auth.deps import current_user
 from civgrid.auth.models import User
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_page_db
+from civgrid.errors import CivgridError
 from civgrid.figures import dashboard, exports, kept
 from civgrid.figures import report as reports
 from civgrid.figures.indicators import INDICATORS
@@ -44,6 +46,14 @@ def _indicator(code: str | None) -> str:
     return code
 
 
+def _page(request: Request, make: Callable[[], Response]) -> Response:
+    """Run a page; a domain error is rendered while the session still holds the user."""
+    try:
+        return make()
+    except CivgridError as exc:
+        return render(request, "web/error.html", {"error": exc}, status_code=exc.status_code)
+
+
 def _figures(
     request: Request, db: Session, user: User, unit: str | None, code: str | None, **kw
 ) -> reports.Figures:  # type: ignore[no-untyped-def]
@@ -65,6 +75,15 @@ def figures_page(
     trend: str = "month",
 ) -> Response:
     """指挥大屏 for the desk: KPIs, map, heat map, lists, ranking and trends, with tables."""
+    return _page(
+        request,
+        lambda: _dashboard(request, user, db, unit, code, period, indicator, category, trend),
+    )
+
+
+def _dashboard(  # type: ignore[no-untyped-def]
+    request: Request, user: User, db: Session, unit, code, period, indicator, category, trend
+) -> Response:
     if trend not in ("week", "month"):
         raise BadRequest("trend is week or month", valid=["week", "month"])
     f = _figures(
@@ -100,16 +119,20 @@ def wall(
     indicator: str | None = None,
 ) -> Response:
     """The wall screen (大屏): dark, 1920×1080, no scrolling, refreshed every minute."""
-    f = _figures(
-        request,
-        db,
-        user,
-        unit,
-        code,
-        period=_period(period),
-        indicator=_indicator(indicator),
-    )
-    return render(request, "figures/wall.html", {"f": f, "shown": reports.shown})
+
+    def make() -> Response:
+        f = _figures(
+            request,
+            db,
+            user,
+            unit,
+            code,
+            period=_period(period),
+            indicator=_indicator(indicator),
+        )
+        return render(request, "figures/wall.html", {"f": f, "shown": reports.shown})
+
+    return _page(request, make)
 
 
 @pages.get("/figures/report")
@@ -123,6 +146,12 @@ def report(
     format: str = "html",
 ) -> Response:
     """A report of the user's jurisdiction (or a unit in it) for a week, month or quarter."""
+    return _page(request, lambda: _report(request, user, db, period, unit, code, format))
+
+
+def _report(  # type: ignore[no-untyped-def]
+    request: Request, user: User, db: Session, period, unit, code, format
+) -> Response:
     if format not in FORMATS:
         raise BadRequest(f"unknown format {format!r}; valid: html, pdf, xlsx", valid=list(FORMATS))
     f = _figures(request, db, user, unit, code, period=Period.parse(period))
@@ -136,12 +165,20 @@ def report(
 @pages.get("/figures/reports")
 def kept_reports(request: Request, user: Staff, db: DB) -> Response:
     """Reports kept as they were sent (weekly, monthly, quarterly)."""
-    rows = kept.listed(db, user)
-    return render(request, "figures/kept.html", {"rows": rows, "nav": "figures"})
+
+    def make() -> Response:
+        rows = kept.listed(db, user)
+        return render(request, "figures/kept.html", {"rows": rows, "nav": "figures"})
+
+    return _page(request, make)
 
 
 @pages.get("/figures/reports/{report_id}")
-def kept_report(user: Staff, db: DB, report_id: int) -> Response:
+def kept_report(request: Request, user: Staff, db: DB, report_id: int) -> Response:
+    return _page(request, lambda: _kept(user, db, report_id))
+
+
+def _kept(user: User, db: Session, report_id: int) -> Response:
     row = kept.get_for(db, user, report_id)
     name = f"civgrid-{row.division_code}-{row.period}.{row.format}"
     disposition = "inline" if row.format == "html" else "attachment"
@@ -155,11 +192,13 @@ def kept_report(user: Staff, db: DB, report_id: int) -> Response:
 @pages.get("/figures/cases.{fmt}")
 def case_export(request: Request, user: Staff, db: DB, fmt: str) -> Response:
     """The desk's case list as CSV or XLSX, without personal data, with the desk's filters."""
-    body, media = exports.export(db, user, fmt, dict(request.query_params))
-    name = f"civgrid-cases.{fmt}"
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+
+    def make() -> Response:
+        body, media = exports.export(db, user, fmt, dict(request.query_params))
+        disposition = f'attachment; filename="civgrid-cases.{fmt}"'
+        return Response(body, media_type=media, headers={"Content-Disposition": disposition})
+
+    return _page(request, make)
 
 
 @api.get("")
