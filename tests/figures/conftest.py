@@ -1,4 +1,4 @@
-"""Figures fixtures: the cases' world, and a clock to write histories at chosen local times."""
+"""Figures fixtures: the cases' world, logged-in pages, and local times to write histories at."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tests.cases.conftest import World, world  # noqa: F401  (the cases' fixture, reused)
+from tests.desk.conftest import as_user  # noqa: F401  (logged-in page client)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
