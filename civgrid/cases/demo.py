@@ -197,7 +197,7 @@ HISTORY_HANDLERS = {"DG-SJ-CG": "handler", "DG-SJ-HW": "sanitation"}  # others: 
 
 
 def load_demo_history(
-    db: Session, *, days: int = 400, per_day: float = 14.0, seed: int = 20
+    db: Session, *, days: int = 400, per_day: float = 10.0, seed: int = 20
 ) -> int:
     """About 13 months of the township's cases, written in bulk as the actions would.
 
