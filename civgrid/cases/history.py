@@ -16,10 +16,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
@@ -401,7 +401,8 @@ def _insert(db: Session, rows: _Rows) -> None:
         (CaseClock, rows.clocks),
     ):
         for i in range(0, len(values), 2000):
-            db.execute(insert(model.__table__), values[i : i + 2000])
+            table: Table = model.__table__  # type: ignore[assignment]
+            db.execute(insert(table), values[i : i + 2000])
 
 
 def _save_counters(db: Session, counters: dict[str, int]) -> None:
@@ -443,9 +444,9 @@ def _hours(rng: random.Random, low: float, high: float) -> timedelta:
     return timedelta(hours=rng.uniform(low, high))
 
 
-def _working_instant(at: datetime) -> datetime:
+def _working_instant(at: datetime, zone: tzinfo) -> datetime:
     """Move an instant into the next working window (08–12, 14–18 local, Monday–Friday)."""
-    local = at.astimezone(_TZ)
+    local = at.astimezone(zone)
     while True:
         if local.weekday() >= 5 or local.hour >= 18:
             local = (local + timedelta(days=1)).replace(hour=8, minute=0)
@@ -455,9 +456,6 @@ def _working_instant(at: datetime) -> datetime:
         elif 12 <= local.hour < 14:
             local = local.replace(hour=14, minute=0)
         return local.astimezone(UTC)
-
-
-_TZ = UTC  # replaced by plan_history with the deployment's zone
 
 
 def plan_history(
@@ -477,14 +475,13 @@ def plan_history(
     department's cast key; ``self_handle`` lists categories a grid worker may fix on the spot.
     Moves later than ``end`` are left out: those cases are still open at ``end``.
     """
-    global _TZ
     from civgrid.config import get_settings
 
-    _TZ = get_settings().tz
+    zone = get_settings().tz
     ids, weights = [c for c, _ in categories], [w for _, w in categories]
     day = start
     while day < end:
-        local = day.astimezone(_TZ)
+        local = day.astimezone(zone)
         season = 1.0 + 0.35 * _summer(local.month)
         weekday = 1.0 if local.weekday() < 5 else 0.45
         for _ in range(_poisson(rng, per_day * season * weekday)):
@@ -502,7 +499,7 @@ def plan_history(
                 description="巡查发现 / found on patrol",
             )
             fixable = place.may_self_handle and category in self_handle
-            life = _life(rng, reported, departments[category], fixable, place.reporter)
+            life = _life(rng, reported, departments[category], fixable, place.reporter, zone)
             script.moves = [m for m in life if m.at < end]
             yield script
         day += timedelta(days=1)
@@ -528,10 +525,15 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def _life(
-    rng: random.Random, at: datetime, handler: str, may_self_handle: bool, verifier: str
+    rng: random.Random,
+    at: datetime,
+    handler: str,
+    may_self_handle: bool,
+    verifier: str,
+    zone: tzinfo,
 ) -> list[Move]:
     """The moves of one case after its report: mostly the main line, some branches."""
-    t = _working_instant(at)
+    t = _working_instant(at, zone)
     roll = rng.random()
     if may_self_handle and roll < 0.12:
         return [Move("self_handle", t + _hours(rng, 0.1, 1), verifier, "当场处置 / fixed")]
@@ -540,7 +542,7 @@ def _life(
     moves = [Move("register", (t := t + _hours(rng, 0.1, 1.15)), "dispatcher")]
     if rng.random() < 0.03:
         return [*moves, Move("void", t + _hours(rng, 0.5, 3), "dispatcher", "重复 / duplicate")]
-    t = _working_instant(t + _hours(rng, 0.05, 1.1))
+    t = _working_instant(t + _hours(rng, 0.05, 1.1), zone)
     moves.append(Move("dispatch", t, "dispatcher"))
     if rng.random() < 0.02:
         return [*moves, Move("suspend", t + _hours(rng, 2, 30), "dispatcher", "需立项 / budget")]

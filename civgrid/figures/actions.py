@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -84,7 +84,7 @@ def _upsert(db: Session, counts: Counter[Key]) -> int:
         return 0
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = FigureCount.__table__
+    table: Table = FigureCount.__table__  # type: ignore[assignment]
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS), set_={"n": table.c.n + stmt.excluded.n}

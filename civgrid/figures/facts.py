@@ -147,15 +147,15 @@ def case_facts(
         elif e.action == "register":
             fact(e.at, "valid", worker=reporter)
             fact(e.at, "registered")
-            c = clock_at.get(("register", e.at))
-            if c is not None and e.at <= c.due_at:
+            done = clock_at.get(("register", e.at))
+            if done is not None and e.at <= done.due_at:
                 fact(e.at, "registered_on_time")
         elif e.action == "void" and e.from_state != "reported":
             fact(e.at, "voided")
         elif e.action == "dispatch":
             fact(e.at, "dispatched", dept)
-            c = clock_at.get(("dispatch", e.at))
-            if c is not None and e.at <= c.due_at:
+            done = clock_at.get(("dispatch", e.at))
+            if done is not None and e.at <= done.due_at:
                 fact(e.at, "dispatched_on_time", dept)
         elif e.action == "verify_fail":
             fact(e.at, "reworked", dept, e.actor_id)
