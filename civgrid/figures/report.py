@@ -68,7 +68,7 @@ def build(
     """Everything the page and the reports show for ``unit`` over ``period``."""
     now = now or utcnow()
     ind = INDICATORS[indicator]
-    t = _translator(locale)
+    _ = _translator(locale)
     kpis = dashboard.kpis(db, unit, period, now)
     kids = dashboard.children(db, unit, period, indicator, now)
     ranked = dashboard.ranking(db, unit, period, now)
@@ -100,15 +100,15 @@ def build(
         ranking=ranked,
         trend=trend,
         lists=dashboard.lists(db, unit, now),
-        map_svg=charts.choropleth(areas, title=t("Map: %(name)s", name=name), good=ind.good),
-        heat_svg=charts.heatmap(outlines, points, title=t("Where cases were reported")),
+        map_svg=charts.choropleth(areas, title=_("Map: %(name)s", name=name), good=ind.good),
+        heat_svg=charts.heatmap(outlines, points, title=_("Where cases were reported")),
         ranking_svg=charts.bar_chart(
             [(r.name, r.score.value, r.score.grade) for r in ranked],
-            title=t("Department ranking"),
+            title=_("Department ranking"),
         ),
         trend_svg=charts.line_chart(
             [(label, v.value) for label, v in trend],
-            title=t("Trend: %(name)s", name=name),
+            title=_("Trend: %(name)s", name=name),
             percent=ind.is_rate,
         ),
         summary=summary(kpis, ranked, period, locale),
@@ -119,7 +119,7 @@ def build(
 
 
 def _translator(locale: str):  # type: ignore[no-untyped-def]
-    def t(message: str, **params: Any) -> str:
+    def _(message: str, **params: Any) -> str:
         text = gettext(locale, message)
         return text % params if params else text
 
@@ -130,10 +130,10 @@ def summary(
     kpis: list[dashboard.Kpi], ranked: list[dashboard.Ranked], period: Period, locale: str
 ) -> list[str]:
     """A few sentences in words: volume, closing, overdue, satisfaction, the best department."""
-    t = _translator(locale)
+    _ = _translator(locale)
     k = {x.code: x for x in kpis}
     lines = [
-        t(
+        _(
             "In %(period)s, %(reports)s reports came in (%(valid)s valid).",
             period=period.label,
             reports=shown(k["reports"].now),
@@ -142,18 +142,18 @@ def summary(
     ]
     closing = k["on_time_closure_rate"]
     if closing.now.value is None:
-        lines.append(t("No case was due for closing: no closing figures."))
+        lines.append(_("No case was due for closing: no closing figures."))
     else:
         change = closing.mom
         lines.append(
-            t(
+            _(
                 "Closed on time: %(rate)s (%(change)s points on the previous period).",
                 rate=shown(closing.now),
                 change="—" if change is None else f"{change * 100:+.1f}",
             )
         )
     lines.append(
-        t(
+        _(
             "%(overdue)s deadlines were missed; satisfaction %(satisfaction)s.",
             overdue=shown(k["overdue"].now),
             satisfaction=shown(k["satisfaction_rate"].now),
@@ -162,7 +162,7 @@ def summary(
     best = next((r for r in ranked if r.score.value is not None), None)
     if best is not None:
         lines.append(
-            t(
+            _(
                 "Best department: %(name)s, %(score)s points (grade %(grade)s).",
                 name=best.name,
                 score=f"{best.score.value:g}",
@@ -194,7 +194,7 @@ def render_xlsx(figures: Figures) -> bytes:
     """One sheet per table, numbers as numbers, headers frozen."""
     import xlsxwriter
 
-    t = _translator(figures.locale)
+    _ = _translator(figures.locale)
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"in_memory": True})
     head = book.add_format({"bold": True, "bg_color": "#DDE5EE"})
@@ -211,15 +211,15 @@ def render_xlsx(figures: Figures) -> bytes:
 
     loc = figures.locale
     sheet(
-        t("Indicators"),
+        _("Indicators"),
         [
-            t("Code"),
-            t("Indicator"),
-            t("Numerator"),
-            t("Denominator"),
-            t("Value"),
-            t("Previous"),
-            t("Year before"),
+            _("Code"),
+            _("Indicator"),
+            _("Numerator"),
+            _("Denominator"),
+            _("Value"),
+            _("Previous"),
+            _("Year before"),
         ],
         [
             [
@@ -235,26 +235,26 @@ def render_xlsx(figures: Figures) -> bytes:
         ],
     )
     sheet(
-        t("Areas"),
-        [t("Code"), t("Name"), figures.indicator.name(loc), t("Numerator"), t("Denominator")],
+        _("Areas"),
+        [_("Code"), _("Name"), figures.indicator.name(loc), _("Numerator"), _("Denominator")],
         [
             [c.code, c.name, c.value.value, c.value.numerator, c.value.denominator]
             for c in figures.children
         ],
     )
     sheet(
-        t("Department ranking"),
-        [t("Rank"), t("Department"), t("Score"), t("Grade")],
+        _("Department ranking"),
+        [_("Rank"), _("Department"), _("Score"), _("Grade")],
         [[i + 1, r.name, r.score.value, r.score.grade] for i, r in enumerate(figures.ranking)],
     )
     sheet(
-        t("Trend"),
-        [t("Period"), figures.indicator.name(loc)],
+        _("Trend"),
+        [_("Period"), figures.indicator.name(loc)],
         [[label, v.value] for label, v in figures.trend],
     )
     sheet(
-        t("Overdue cases"),
-        [t("Case"), t("Category"), t("Territory"), t("Due")],
+        _("Overdue cases"),
+        [_("Case"), _("Category"), _("Territory"), _("Due")],
         [
             [
                 r.number,
