@@ -202,3 +202,13 @@ def test_periods_parse_and_step_back() -> None:
     assert Period.parse("2026-11").previous().label == "2026-10"
     assert Period.parse("2026-11-30").days == 1
     assert Period.parse("2026-01-01..2026-01-10").days == 10
+
+
+def test_every_indicator_is_documented() -> None:
+    from pathlib import Path
+
+    from civgrid.figures.indicators import INDICATORS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "figures.md").read_text()
+    missing = [code for code, ind in INDICATORS.items() if f"`{code}` | {ind.name_zh}" not in doc]
+    assert missing == []
