@@ -123,7 +123,7 @@ def _translator(locale: str):  # type: ignore[no-untyped-def]
         text = gettext(locale, message)
         return text % params if params else text
 
-    return t
+    return _
 
 
 def summary(
