@@ -86,8 +86,10 @@ def set_password(
 
 
 def deactivate_user(db: Session, user: User, *, actor: User | None, ip: str = "") -> None:
+    """Deactivate a user; their sessions and tokens end at once (reactivating keeps them ended)."""
     user.is_active = False
     user.auth_version += 1
+    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     record(db, "user.deactivate", actor=actor, ip=ip, object_type="user", object_id=user.id)
     db.commit()
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import record
 from civgrid.auth import scope
-from civgrid.auth.models import Role, User
-from civgrid.db.cache import TableCache
-from civgrid.errors import Forbidden, Invalid, NotFound
+from civgrid.auth.models import User
+from civgrid.errors import Invalid, NotFound
 from civgrid.grids.actions import authorise
 from civgrid.grids.models import Grid, GridMember, NeighbourhoodUnit, Post
+from civgrid.workforce.clearance import required_course_ids
 from civgrid.workforce.models import DutyShift, ExamResult, TrainingCourse, TrainingSession
 
 STAFF_MIN, STAFF_MAX = 5, 7
-FIELD_ROLES = frozenset({Role.GRID_LEADER, Role.GRID_WORKER})
 
 
 def staffing_warnings(grid: Grid) -> list[str]:
@@ -137,24 +136,6 @@ def add_duty_shift(
 # --- qualification -----------------------------------------------------------------------
 
 
-def _required_course_ids(db: Session) -> frozenset[int]:
-    return frozenset(db.scalars(select(TrainingCourse.id).where(TrainingCourse.required)))
-
-
-REQUIRED_COURSES: TableCache[frozenset[int]] = TableCache(
-    "required_courses", _required_course_ids, (TrainingCourse,)
-)
-
-
-def check_field_clearance(db: Session, user: User) -> None:
-    """Refuse field work (patrols, field reports) to a worker who has not passed the training.
-
-    No query: the clearance is a column of the user and the required courses are cached.
-    """
-    if user.role in FIELD_ROLES and not user.field_cleared and REQUIRED_COURSES.get(db):
-        raise Forbidden("field work needs the required training passed first")
-
-
 def _passed(db: Session, user_id: int, today: date) -> set[int]:
     rows = db.scalars(
         select(ExamResult.course_id).where(
@@ -168,10 +149,10 @@ def _passed(db: Session, user_id: int, today: date) -> set[int]:
 
 def refresh_clearance(db: Session, user_ids: Iterable[int], today: date) -> None:
     """Recompute ``field_cleared`` for these users from their current passed exams."""
-    required = _required_course_ids(db)
-    for uid in set(user_ids):
-        cleared = required <= _passed(db, uid, today)
-        db.execute(update(User).where(User.id == uid).values(field_cleared=cleared))
+    required = required_course_ids(db)
+    # Through the ORM, so that the processes' remembered users (bearer tokens) are dropped.
+    for user in db.scalars(select(User).where(User.id.in_(set(user_ids)))):
+        user.field_cleared = required <= _passed(db, user.id, today)
 
 
 def add_course(
@@ -195,7 +176,8 @@ def add_course(
     db.add(course)
     db.flush()
     if required:
-        db.execute(update(User).values(field_cleared=False))
+        for user in db.scalars(select(User).where(User.field_cleared)):
+            user.field_cleared = False
     record(db, "training.course", actor=actor, object_type="training_course", object_id=course.id)
     db.commit()
     return course

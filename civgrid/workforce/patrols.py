@@ -26,7 +26,7 @@ from civgrid.db.base import utcnow
 from civgrid.errors import Conflict, Invalid, NotFound
 from civgrid.grids.geo import from_text
 from civgrid.grids.models import Grid, GridMember
-from civgrid.workforce.actions import check_field_clearance
+from civgrid.workforce.clearance import check_field_clearance
 from civgrid.workforce.models import (
     Patrol,
     PatrolBatch,
