@@ -86,10 +86,9 @@ def set_password(
 
 
 def deactivate_user(db: Session, user: User, *, actor: User | None, ip: str = "") -> None:
-    """Deactivate a user; their sessions and tokens end at once (reactivating keeps them ended)."""
+    """Deactivate a user; their sessions and tokens stop working at once."""
     user.is_active = False
     user.auth_version += 1
-    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     record(db, "user.deactivate", actor=actor, ip=ip, object_type="user", object_id=user.id)
     db.commit()
 
@@ -197,7 +196,8 @@ def update_user(
 
 
 def reactivate_user(db: Session, user: User, *, actor: User | None, ip: str = "") -> None:
-    """Let a deactivated user log in again (their old sessions and tokens stay ended)."""
+    """Let a deactivated user log in again; their old sessions and tokens stay ended."""
     user.is_active = True
+    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     record(db, "user.reactivate", actor=actor, ip=ip, object_type="user", object_id=user.id)
     db.commit()
