@@ -99,6 +99,12 @@ def patrols(
     return db.scalars(query.limit(200)).all()
 
 
+def names(db: Session, user_ids: set[int]) -> dict[int, str]:
+    """Display names of these users, by id."""
+    rows = db.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))
+    return {r.id: r.display_name for r in rows}
+
+
 def replay(db: Session, patrol: Patrol) -> dict[str, Any]:
     """What the replay page draws: positions with times, stops, and the day's reports."""
     raw = fixes(db, patrol)
