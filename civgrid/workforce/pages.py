@@ -16,11 +16,11 @@ from civgrid.config import get_settings
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_page_db
 from civgrid.errors import Forbidden
+from civgrid.web.templating import render
 from civgrid.workforce import service
 from civgrid.workforce.clearance import FIELD_ROLES
 from civgrid.workforce.models import Patrol
 from civgrid.workforce.patrols import local_day
-from civgrid.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
 
@@ -78,4 +78,6 @@ def replay_page(patrol_id: int, request: Request, user: Staff, db: DB) -> Respon
     """Replay a patrol on the map."""
     patrol = service.patrol_for(db, user, patrol_id)
     worker = db.get(User, patrol.user_id)
-    return render(request, "workforce/replay.html", {"patrol": patrol, "worker": worker, "nav": "patrols"})
+    return render(
+        request, "workforce/replay.html", {"patrol": patrol, "worker": worker, "nav": "patrols"}
+    )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import actions as auth_actions
@@ -19,15 +20,17 @@ from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
 from civgrid.errors import Forbidden, NotFound
 from civgrid.grids.models import Grid, NeighbourhoodUnit
-from civgrid.workforce import actions, patrols, service
+from civgrid.workforce import actions, meetings, patrols, service
 from civgrid.workforce.export import month_xlsx
-from civgrid.workforce.models import DutyShift, TrainingCourse
+from civgrid.workforce.models import DutyShift, GridMeeting, TrainingCourse
 from civgrid.workforce.schemas import (
     BatchIn,
     BatchOut,
     CourseIn,
     EndIn,
     ExamIn,
+    MeetingIn,
+    MeetingPrepareIn,
     MemberOut,
     PasswordIn,
     PatrolOut,
@@ -283,3 +286,70 @@ def end(patrol_id: int, db: DB, user: CurrentUser, body: EndIn | None = None) ->
     return patrols.end_patrol(
         db, patrol, user, now=utcnow(), ended_at=body.ended_at if body else None
     )
+
+
+# --- weekly grid meetings -------------------------------------------------------------------
+
+
+@api.post("/grids/{grid_id}/meetings", status_code=201)
+def prepare_meeting(
+    grid_id: int, body: MeetingPrepareIn, db: DB, user: CurrentUser
+) -> dict[str, Any]:
+    """Prepare the meeting on a week (its Monday): the summary of that week in the grid."""
+    grid = scope.get_for(db, user, Grid, grid_id, "view")
+    meeting = meetings.prepare_meeting(db, grid, week_start=body.week_start, actor=user)
+    return _meeting(meeting)
+
+
+@api.get("/grids/{grid_id}/meetings")
+def list_meetings(grid_id: int, db: DB, user: CurrentUser) -> list[dict[str, Any]]:
+    grid = scope.get_for(db, user, Grid, grid_id, "view")
+    query = scope.restrict(select(GridMeeting).where(GridMeeting.grid_id == grid.id), user, "view")
+    return [_meeting(m) for m in db.scalars(query.order_by(GridMeeting.week_start.desc()))]
+
+
+@api.put("/meetings/{meeting_id}")
+def record_meeting(meeting_id: int, body: MeetingIn, db: DB, user: CurrentUser) -> dict[str, Any]:
+    """The leader records attendance and minutes."""
+    meeting = scope.get_for(db, user, GridMeeting, meeting_id, "change")
+    grid = db.get(Grid, meeting.grid_id)
+    if grid is None:  # pragma: no cover - a meeting's grid is never deleted
+        raise NotFound(f"meeting {meeting_id} not found")
+    meetings.record_meeting(
+        db,
+        meeting,
+        grid,
+        attendees=body.attendees,
+        minutes=body.minutes,
+        held_at=utcnow(),
+        actor=user,
+    )
+    return _meeting(meeting)
+
+
+@api.get("/meetings/{meeting_id}.pdf")
+def meeting_pdf(meeting_id: int, db: DB, user: CurrentUser) -> Response:
+    """The meeting, printable."""
+    meeting = scope.get_for(db, user, GridMeeting, meeting_id, "view")
+    grid = db.get(Grid, meeting.grid_id)
+    if grid is None:  # pragma: no cover
+        raise NotFound(f"meeting {meeting_id} not found")
+    pdf = meetings.meeting_pdf(db, meeting, grid)
+    name = f"meeting-{grid.code}-{meeting.week_start.isoformat()}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+def _meeting(m: GridMeeting) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "grid_code": m.grid_code,
+        "week_start": m.week_start.isoformat(),
+        "summary": m.summary,
+        "attendees": m.attendees,
+        "minutes": m.minutes,
+        "held_at": m.held_at.isoformat() if m.held_at else None,
+    }

@@ -127,3 +127,7 @@ class ExamIn(BaseModel):
 class MeetingIn(BaseModel):
     attendees: list[int] = Field(default_factory=list, max_length=50)
     minutes: str = Field("", max_length=20_000)
+
+
+class MeetingPrepareIn(BaseModel):
+    week_start: date

@@ -79,7 +79,9 @@ def test_a_patrol_survives_a_dead_network_and_arrives_once(browser, demo_site, s
             select(func.count()).select_from(PatrolPoint).where(PatrolPoint.patrol_id == patrol.id)
         )
         assert patrol.point_count == count
-        walked = sum(haversine_m(Fix(0, *a), Fix(0, *b)) for a, b in zip(walk, walk[1:], strict=False))
+        walked = sum(
+            haversine_m(Fix(0, *a), Fix(0, *b)) for a, b in zip(walk, walk[1:], strict=False)
+        )
         assert walked > 50
         assert patrol.distance_m == pytest.approx(walked, rel=0.05)
 
