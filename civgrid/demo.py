@@ -175,6 +175,7 @@ def load_demo(db: Session, console: Console | None = None) -> list[tuple[str, st
     load_grids(db, console)
     load_cases(db, console)
     load_portal(db, console)
+    load_history(db, console)
     return users
 
 
@@ -196,6 +197,18 @@ def load_cases(db: Session, console: Console | None = None) -> None:
     count = load_demo_cases(db)
     if console and count:
         console.print(f"created {count} demo cases in {DEMO_TOWNSHIP}")
+
+
+def load_history(db: Session, console: Console | None = None) -> None:
+    """A year of the township's cases in bulk, and the figures' rollups built on them."""
+    from civgrid.cases.demo import load_demo_history
+    from civgrid.figures.actions import rebuild
+
+    count = load_demo_history(db)
+    if count:
+        built = rebuild(db)
+        if console:
+            console.print(f"wrote {count} cases of history; figures built up to {built.until}")
 
 
 def load_portal(db: Session, console: Console | None = None) -> None:

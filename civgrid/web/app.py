@@ -161,6 +161,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.desk import routes_field as desk_field_routes
     from civgrid.directory import routes as directory_routes
     from civgrid.divisions import routes as division_routes
+    from civgrid.figures import routes as figure_routes
     from civgrid.grids import routes as grid_routes
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
@@ -194,4 +195,6 @@ def _routers() -> list[APIRouter]:
         directory_routes.router,
         workforce_routes.api,
         workforce_pages.pages,
+        figure_routes.pages,
+        figure_routes.api,
     ]

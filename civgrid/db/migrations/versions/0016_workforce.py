@@ -1,7 +1,7 @@
 """workforce: member posts, field clearance, duty roster, training, patrols, meetings, appraisal
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import civgrid.db.base
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
