@@ -12,3 +12,4 @@ from civgrid.grids import models as grid_models  # noqa: F401
 from civgrid.open311 import models as open311_models  # noqa: F401
 from civgrid.planning import models as planning_models  # noqa: F401
 from civgrid.portal import models as portal_models  # noqa: F401
+from civgrid.workforce import models as workforce_models  # noqa: F401

@@ -173,6 +173,8 @@ def _routers() -> list[APIRouter]:
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
     from civgrid.portal import routes as portal_routes
+    from civgrid.workforce import pages as workforce_pages
+    from civgrid.workforce import routes as workforce_routes
 
     # Routes are matched in this order, one by one: the case API, which takes the most requests
     # (intake above all), comes first.
@@ -198,6 +200,8 @@ def _routers() -> list[APIRouter]:
         portal_routes.router,
         board_routes.router,
         directory_routes.router,
+        workforce_routes.api,
+        workforce_pages.pages,
         figure_routes.pages,
         figure_routes.api,
     ]
