@@ -24,8 +24,17 @@ from civgrid.errors import Invalid
 from civgrid.grids.checks import ProtectedSite, polsby_popper
 from civgrid.grids.codes import assign_codes
 from civgrid.planning import cells as cellmod
+from civgrid.planning import geometry
 from civgrid.planning.explain import Explanation, explain
-from civgrid.planning.inputs import BAND_URBAN, DivisionInputError, Frame, Unit, validate
+from civgrid.planning.inputs import (
+    BAND_URBAN,
+    DivisionInputError,
+    Frame,
+    InputNotes,
+    Unit,
+    repair_units,
+    validate,
+)
 from civgrid.planning.partition import choose_count, partition
 
 Progress = Callable[[str, float], None]  # (step, fraction done)
@@ -55,6 +64,7 @@ class Proposal:
     grids: list[ProposedGrid]
     explanations: list[Explanation]
     seconds: float = 0.0
+    notes: InputNotes = field(default_factory=InputNotes)
 
     @property
     def unit_grid(self) -> dict[str, str]:
@@ -83,7 +93,10 @@ def divide(
     """Divide several villages: each unit, road and site goes to the village holding it."""
     by_village: dict[str, list[Unit]] = {c: [] for c in villages}
     outside = []
-    reps = shapely.point_on_surface(np.array([u.geometry for u in units], dtype=object))
+    usable, notes = repair_units(units)
+    raw = {u.id: u for u in units}
+    units = [raw[u.id] for u in usable]  # each village repairs (and reports) its own
+    reps = shapely.point_on_surface(np.array([u.geometry for u in usable], dtype=object))
     home = np.full(len(units), -1)
     codes = list(villages)
     for k, code in enumerate(codes):
@@ -114,6 +127,8 @@ def divide(
                 progress=_sub_progress(progress, i, len(villages)),
             )
         )
+    if out:
+        out[0].notes.skipped[:0] = notes.skipped  # they lie in no village: told once
     return out
 
 
@@ -140,6 +155,7 @@ def divide_village(
     """Propose grids for one village (WGS84); ``exclusive`` names sites kept as own grids."""
     t0 = time.perf_counter()
     tick = progress or (lambda _s, _f: None)
+    units, notes = repair_units(units)
     validate(village_code, boundary, units, protected, band)
     tick("cells", 0.05)
     prep = prepare(
@@ -147,15 +163,16 @@ def divide_village(
     )
     nodes, node_geoms, graph = prep.nodes, prep.node_geoms, prep.graph
     tick("partition", 0.5)
-    assignment, notes = _assign(nodes, graph.adjacency, band)
+    assignment, band_notes = _assign(nodes, graph.adjacency, band)
     tick("grids", 0.8)
     polys, assignment = grid_polygons(prep.village, nodes, node_geoms, graph, assignment)
     grids = proposed_grids(
         boundary, prep.frame, polys, nodes, assignment, units, village_code, digits, kind
     )
     tick("done", 1.0)
-    explanations = notes + explain(grids, band)
-    return Proposal(village_code, band, kind, grids, explanations, time.perf_counter() - t0)
+    explanations = band_notes + explain(grids, band)
+    seconds = time.perf_counter() - t0
+    return Proposal(village_code, band, kind, grids, explanations, seconds, notes)
 
 
 @dataclass
@@ -211,7 +228,7 @@ def _nodes(
         taken[inside] = True
         h = int(sum(units[i].households for i in inside.tolist()))
         own = s.name in exclusive or h > band[1]
-        geom = shapely.union_all([sg, *unit_geoms[inside]]) if len(inside) else sg
+        geom = geometry.union([sg, *unit_geoms[inside]]) if len(inside) else sg
         nodes.append(cellmod.Node(h, inside.tolist(), site=s.name, exclusive=own))
         geoms.append(geom)
     for i in np.flatnonzero(~taken).tolist():
@@ -283,18 +300,15 @@ def grid_polygons(
     Returns the polygons and the node assignment, which changes where a stray piece of a grid
     goes to its neighbour together with the nodes inside it."""
     cell_grid = assignment[graph.label]
-    polys = []
-    for g in range(int(assignment.max()) + 1):
-        parts = graph.cells[cell_grid == g]
-        try:
-            polys.append(shapely.coverage_union_all(parts))
-        except shapely.errors.GEOSException:
-            polys.append(shapely.union_all(parts))
+    polys = [cellmod.region(graph, cell_grid == g) for g in range(int(assignment.max()) + 1)]
     for i, node in enumerate(nodes):
         if node.site:
-            site = node_geoms[i].intersection(village)
+            site = geometry.overlay("intersection", node_geoms[i], village)
             g = int(assignment[i])
-            polys = [p.union(site) if j == g else p.difference(site) for j, p in enumerate(polys)]
+            polys = [
+                geometry.overlay("union" if j == g else "difference", p, site)
+                for j, p in enumerate(polys)
+            ]
     reps = shapely.point_on_surface(np.asarray(node_geoms, dtype=object))
     polys, assignment = _absorb_fragments([_clean(p) for p in polys], reps, assignment.copy())
     # Voronoi unions carry centimetre-short edges that turn into self-intersections after a
@@ -330,7 +344,7 @@ def _absorb_fragments(
             elif best < 0:
                 continue
             else:
-                polys[best] = _clean(polys[best].union(frag))
+                polys[best] = geometry.overlay("union", polys[best], frag)
                 moved = (assignment == g) & shapely.covers(frag, reps)
                 assignment[moved] = best
         polys[g] = keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
