@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from civgrid.planning import geometry
 
 ROAD_DISCOUNT = 0.1  # a shared edge across a road costs a tenth of one inside a block
+GAP_M = 1.0  # parcels further apart than this have a street (or a path) between them
 OUTLINE_BUDGET = 60_000  # boundary points shared out over the outlined nodes (4 to 24 each)
 
 
@@ -45,6 +46,7 @@ class CellGraph:
     label: np.ndarray  # node index of each cell
     adjacency: csr_matrix  # symmetric, weight = discounted shared length in metres
     village: BaseGeometry  # the cells cover it (and reach beyond it: clip with ``region``)
+    blocks: np.ndarray | None = None  # block of each node: nodes joined by touching edges
 
 
 def sample_points(
@@ -80,8 +82,12 @@ def build(
     labels: np.ndarray,
     n_nodes: int,
     barriers: BaseGeometry | None,
+    node_geoms: np.ndarray | None = None,
 ) -> CellGraph:
     """The Voronoi cells of ``points`` (one qhull run) and the node graph.
+
+    With ``node_geoms``, neighbours that do not touch (a gap between two parcels is a street)
+    are discounted like neighbours across a road, so grids end at streets, not between lots.
 
     Eight guard points far outside the village make every real cell finite (and lift the
     degenerate case of collinear points); the cells share their vertices exactly, so the
@@ -118,13 +124,19 @@ def build(
         shapely.prepare(barriers)
         crossing = shapely.intersects(barriers, links)
         weight = np.where(crossing, weight * ROAD_DISCOUNT, weight)
+    blocks = None
+    if node_geoms is not None and len(a):
+        apart = _apart(node_geoms, a, b)
+        weight = np.where(apart, weight * ROAD_DISCOUNT, weight)
+        touching = coo_matrix((np.ones(int((~apart).sum())), (a[~apart], b[~apart])), shape=(n_nodes, n_nodes))
+        blocks = connected_components(touching, directed=False)[1]
     a, b, weight = _link_isolated(points, labels, n_nodes, a, b, weight)
     m = coo_matrix(
         (np.concatenate([weight, weight]), (np.concatenate([a, b]), np.concatenate([b, a]))),
         shape=(n_nodes, n_nodes),
     ).tocsr()
     m.sum_duplicates()
-    return CellGraph(cells=cells, label=labels, adjacency=m, village=village)
+    return CellGraph(cells=cells, label=labels, adjacency=m, village=village, blocks=blocks)
 
 
 def _tiny(village: BaseGeometry, points: np.ndarray, labels: np.ndarray, n_nodes: int) -> CellGraph:
@@ -141,6 +153,13 @@ def _tiny(village: BaseGeometry, points: np.ndarray, labels: np.ndarray, n_nodes
     if n_nodes == 2 and len(points) == 2:
         adjacency = csr_matrix(np.array([[0.0, 1.0], [1.0, 0.0]]))
     return CellGraph(cells=cells, label=labels, adjacency=adjacency, village=village)
+
+
+def _apart(node_geoms: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether the nodes of each pair (a, b) are more than ``GAP_M`` apart."""
+    pairs, inv = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
+    far = shapely.distance(node_geoms[pairs[:, 0]], node_geoms[pairs[:, 1]]) > GAP_M
+    return far[inv.ravel()]
 
 
 def _contiguous(labels: np.ndarray, rp: np.ndarray, span: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
@@ -163,7 +164,7 @@ def divide_village(
     )
     nodes, node_geoms, graph = prep.nodes, prep.node_geoms, prep.graph
     tick("partition", 0.5)
-    assignment, band_notes = _assign(nodes, graph.adjacency, band)
+    assignment, band_notes = _assign(nodes, graph.adjacency, band, graph.blocks)
     tick("grids", 0.8)
     polys, assignment = grid_polygons(prep.village, nodes, node_geoms, graph, assignment)
     grids = proposed_grids(
@@ -205,7 +206,8 @@ def prepare(
     typical = float(np.sqrt(village.area / max(1, len(nodes))))
     points, labels = cellmod.sample_points(node_geoms, spacing, max(6 * spacing, 2 * typical))
     barriers = shapely.union_all([frame.to_metric(r) for r in roads]) if roads else None
-    graph = cellmod.build(village, points, labels, len(nodes), barriers)
+    geoms = np.asarray(node_geoms, dtype=object)
+    graph = cellmod.build(village, points, labels, len(nodes), barriers, geoms)
     return Prepared(frame, village, nodes, node_geoms, graph)
 
 
@@ -239,9 +241,16 @@ def _nodes(
 
 
 def _assign(
-    nodes: list[cellmod.Node], adjacency: Any, band: tuple[int, int]
+    nodes: list[cellmod.Node],
+    adjacency: Any,
+    band: tuple[int, int],
+    blocks: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[Explanation]]:
-    """Grid index of every node: exclusive nodes alone, each connected area partitioned."""
+    """Grid index of every node: exclusive nodes alone, each connected area partitioned.
+
+    With ``blocks`` (parcels that touch form a block; streets lie between blocks) whole
+    blocks are partitioned, so grids are compact and end at streets; a block above the band
+    is first cut into pieces within the band."""
     grid = np.full(len(nodes), -1, dtype=np.int64)
     notes: list[Explanation] = []
     next_id = 0
@@ -252,19 +261,27 @@ def _assign(
     rest = np.flatnonzero(grid < 0)
     if len(rest) == 0:
         return grid, notes
-    sub = adjacency[rest][:, rest]
-    ncomp, comp = connected_components(sub, directed=False)
+    sub = adjacency[rest][:, rest].tocsr()
     weights = np.array([nodes[i].households for i in rest], dtype=np.int64)
+    group = _groups(sub, weights, band, None if blocks is None else blocks[rest])
+    member = csr_matrix((np.ones(len(rest)), (np.arange(len(rest)), group)))
+    coarse = (member.T @ sub @ member).tocsr()
+    coarse.setdiag(0)
+    coarse.eliminate_zeros()
+    coarse_w = np.bincount(group, weights=weights).astype(np.int64)
+    ncomp, comp = connected_components(coarse, directed=False)
+    part_of = np.full(len(coarse_w), -1, dtype=np.int64)
     for c in range(ncomp):
         idx = np.flatnonzero(comp == c)
-        h = int(weights[idx].sum())
+        h = int(coarse_w[idx].sum())
         if h == 0 and next_id > 0:
             # Empty leftovers (open land cut off by an exclusive site) join that site's grid.
-            grid[rest[idx]] = _touching_grid(adjacency, rest[idx], grid)
+            members = rest[np.isin(group, idx)]
+            part_of[idx] = _touching_grid(adjacency, members, grid)
             continue
         k, feasible = choose_count(h, band)
-        part = partition(sub[idx][:, idx].tocsr(), weights[idx], k, band)
-        grid[rest[idx]] = part + next_id
+        part = partition(coarse[idx][:, idx].tocsr(), coarse_w[idx], k, band)
+        part_of[idx] = part + next_id
         if not feasible and h > band[0]:
             notes.append(
                 Explanation(
@@ -276,7 +293,36 @@ def _assign(
                 )
             )
         next_id += int(part.max()) + 1
+    grid[rest] = part_of[group]
     return np.unique(grid, return_inverse=True)[1].astype(np.int64), notes
+
+
+def _groups(
+    graph: csr_matrix, weights: np.ndarray, band: tuple[int, int], blocks: np.ndarray | None
+) -> np.ndarray:
+    """Group index of each node: its block, or a piece of it where the block is above the band
+    (or not connected in the graph); every node alone without blocks."""
+    if blocks is None:
+        return np.arange(len(weights))
+    group = np.full(len(weights), -1, dtype=np.int64)
+    next_id = 0
+    order = np.argsort(blocks, kind="stable")
+    bounds = np.flatnonzero(np.diff(blocks[order])) + 1
+    for idx in np.split(order, bounds):
+        sub = graph[idx][:, idx]
+        ncomp, comp = connected_components(sub, directed=False)
+        for c in range(ncomp):
+            piece = idx[comp == c]
+            h = int(weights[piece].sum())
+            if h <= band[1] or len(piece) == 1:
+                group[piece] = next_id
+                next_id += 1
+                continue
+            k = max(2, -(-h // max(1, band[0] // 2)))  # pieces small enough to balance
+            part = partition(graph[piece][:, piece].tocsr(), weights[piece], k, band)
+            group[piece] = part + next_id
+            next_id += int(part.max()) + 1
+    return group
 
 
 def _touching_grid(adjacency: Any, idx: np.ndarray, grid: np.ndarray) -> int:
@@ -314,7 +360,7 @@ def grid_polygons(
     # Voronoi unions carry centimetre-short edges that turn into self-intersections after a
     # WGS84 round trip; a coverage simplification removes them without opening gaps.
     simple = shapely.coverage_simplify(
-        np.asarray(polys, dtype=object), 0.05, simplify_boundary=False
+        np.asarray(polys, dtype=object), float(__import__("os").environ.get("T24TOL", "0.05")), simplify_boundary=False
     )
     return [_clean(p) for p in simple], assignment
 

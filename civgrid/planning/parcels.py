@@ -1,8 +1,8 @@
 """Assessor-like parcels derived from real street blocks, for tests and the benchmark.
 
 Real parcel layers are not building footprints. This generator cuts each Cambridge street
-block (``units`` = residential units of the block) into lots the way a city is platted: one or
-two rows of lots back to back across the block, the lot lines of the two rows meeting (lots
+block (``units`` = residential units of the block) into lots the way a city is platted: rows of
+lots back to back across the block (about 45 m deep), the lot lines of neighbouring rows meeting (lots
 touch diagonally at corners) or not (T-junctions), now and then a sliver under a metre wide.
 The streets stay gaps between the lots of different blocks. The block's units are spread over
 its lots: about 30 % of the lots hold none (shops, parks, schools, car parks), large blocks put
@@ -24,8 +24,9 @@ import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-LOT_M2 = 1_100.0  # typical lot area: Cambridge's 749 blocks make ~13,000 lots
+LOT_M2 = 850.0  # typical lot area: Cambridge's 749 blocks make ~13,000 lots
 ZERO_SHARE = 0.3
+CAMPUS_M2 = 60_000.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ def parcels(blocks_path: Path, n: int = 13_000, *, seed: int = 24, broken: bool 
         dx, dy = (copy % 3) * (x1 - x0), (copy // 3) * (y1 - y0)
         for b in order.tolist():
             block = shapely.transform(blocks[b], lambda c, d=(dx, dy): c + d)  # type: ignore[misc]
+            # the blocks are bounded by street centre lines: half a street on each side
+            block = block.buffer(-rng.uniform(4.0, 9.0), join_style="mitre")
+            if block.is_empty:
+                continue
             new = _cut(block, rng)
             lots += new
             counts += _spread(int(units[b]), new, rng)
@@ -83,6 +88,8 @@ def _blocks(path: Path) -> tuple[np.ndarray, np.ndarray, float, float, float, fl
 def _cut(block: BaseGeometry, rng: np.random.Generator) -> list[BaseGeometry]:
     """Lots of one block: strips across its long axis, in one or two rows."""
     k = max(1, round(block.area / LOT_M2 * rng.uniform(0.8, 1.25)))
+    if block.area > CAMPUS_M2:  # parks, campuses, rail yards: a few large parcels
+        k = int(rng.integers(1, 6))
     if k == 1:
         return [block]
     rect = block.minimum_rotated_rectangle
@@ -90,12 +97,12 @@ def _cut(block: BaseGeometry, rng: np.random.Generator) -> list[BaseGeometry]:
     e1, e2 = c[1] - c[0], c[2] - c[1]
     u, v = (e1, e2) if np.hypot(*e1) >= np.hypot(*e2) else (e2, e1)
     origin = c[0] if np.hypot(*e1) >= np.hypot(*e2) else c[1]
-    rows = 2 if np.hypot(*v) > 45 and k >= 4 else 1
-    aligned = rows == 2 and rng.random() < 0.3
-    first = _splits(k // rows + k % rows, rng)
+    rows = int(np.clip(round(np.hypot(*v) / 45), 1, max(1, k // 3)))
+    aligned = rows > 1 and rng.random() < 0.3
+    first = _splits(max(1, k // rows + k % rows), rng)
     cells = []
     for r in range(rows):
-        cuts = first if r == 0 or aligned else _splits(k // rows, rng)
+        cuts = first if r == 0 or aligned else _splits(max(1, k // rows), rng)
         for a, b in zip(cuts[:-1], cuts[1:], strict=True):
             p = [origin + a * u + r / rows * v, origin + b * u + r / rows * v]
             p += [origin + b * u + (r + 1) / rows * v, origin + a * u + (r + 1) / rows * v]
