@@ -25,7 +25,7 @@ from civgrid.planning import geometry
 
 ROAD_DISCOUNT = 0.1  # a shared edge across a road costs a tenth of one inside a block
 GAP_M = 1.0  # parcels further apart than this have a street (or a path) between them
-OUTLINE_BUDGET = 60_000  # boundary points shared out over the outlined nodes (4 to 24 each)
+OUTLINE_BUDGET = 60_000  # boundary points shared out over the outlined nodes (at least 4 each)
 
 
 @dataclass
@@ -64,7 +64,7 @@ def sample_points(
     # Voronoi edge between them falls on their common edge.
     inner = shapely.buffer(geoms[big], -0.5, quad_segs=1)
     inner = np.where(shapely.is_empty(inner), geoms[big], inner)
-    per_node = min(max(OUTLINE_BUDGET // max(1, len(big)), 4), 24)
+    per_node = max(OUTLINE_BUDGET // max(1, len(big)), 4)
     step = np.maximum(spacing, lengths[big] / per_node)
     rings = shapely.segmentize(shapely.boundary(inner), step)
     outline, which = shapely.get_coordinates(rings, return_index=True)
@@ -86,8 +86,8 @@ def build(
 ) -> CellGraph:
     """The Voronoi cells of ``points`` (one qhull run) and the node graph.
 
-    With ``node_geoms``, neighbours that do not touch (a gap between two parcels is a street)
-    are discounted like neighbours across a road, so grids end at streets, not between lots.
+    With ``node_geoms``, nodes that touch are joined into blocks (the gaps between parcels
+    are streets): the partition keeps blocks whole where it can.
 
     Eight guard points far outside the village make every real cell finite (and lift the
     degenerate case of collinear points); the cells share their vertices exactly, so the
@@ -127,7 +127,6 @@ def build(
     blocks = None
     if node_geoms is not None and len(a):
         apart = _apart(node_geoms, a, b)
-        weight = np.where(apart, weight * ROAD_DISCOUNT, weight)
         touching = coo_matrix((np.ones(int((~apart).sum())), (a[~apart], b[~apart])), shape=(n_nodes, n_nodes))
         blocks = connected_components(touching, directed=False)[1]
     a, b, weight = _link_isolated(points, labels, n_nodes, a, b, weight)

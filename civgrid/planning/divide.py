@@ -300,29 +300,22 @@ def _assign(
 def _groups(
     graph: csr_matrix, weights: np.ndarray, band: tuple[int, int], blocks: np.ndarray | None
 ) -> np.ndarray:
-    """Group index of each node: its block, or a piece of it where the block is above the band
-    (or not connected in the graph); every node alone without blocks."""
+    """Group index of each node: its block where the block is connected and within the band
+    maximum; otherwise (and without blocks) every node alone. Units bounded by street centre
+    lines (blocks that touch) are thus never lumped together."""
+    n = len(weights)
     if blocks is None:
-        return np.arange(len(weights))
-    group = np.full(len(weights), -1, dtype=np.int64)
-    next_id = 0
-    order = np.argsort(blocks, kind="stable")
-    bounds = np.flatnonzero(np.diff(blocks[order])) + 1
-    for idx in np.split(order, bounds):
-        sub = graph[idx][:, idx]
-        ncomp, comp = connected_components(sub, directed=False)
-        for c in range(ncomp):
-            piece = idx[comp == c]
-            h = int(weights[piece].sum())
-            if h <= band[1] or len(piece) == 1:
-                group[piece] = next_id
-                next_id += 1
-                continue
-            k = max(2, -(-h // max(1, band[0] // 2)))  # pieces small enough to balance
-            part = partition(graph[piece][:, piece].tocsr(), weights[piece], k, band)
-            group[piece] = part + next_id
-            next_id += int(part.max()) + 1
-    return group
+        return np.arange(n)
+    # parts of a block the graph links (an exclusive parcel taken out may cut a block)
+    rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+    same = blocks[rows] == blocks[graph.indices]
+    linked = csr_matrix((np.ones(int(same.sum())), (rows[same], graph.indices[same])), (n, n))
+    blocks = connected_components(linked, directed=False)[1]
+    load = np.bincount(blocks, weights=weights)
+    size = np.bincount(blocks)
+    whole = (load[blocks] <= band[1]) & (size[blocks] > 1)
+    group = np.where(whole, blocks, n + np.arange(n))
+    return np.unique(group, return_inverse=True)[1].astype(np.int64)
 
 
 def _touching_grid(adjacency: Any, idx: np.ndarray, grid: np.ndarray) -> int:
@@ -360,7 +353,7 @@ def grid_polygons(
     # Voronoi unions carry centimetre-short edges that turn into self-intersections after a
     # WGS84 round trip; a coverage simplification removes them without opening gaps.
     simple = shapely.coverage_simplify(
-        np.asarray(polys, dtype=object), float(__import__("os").environ.get("T24TOL", "0.05")), simplify_boundary=False
+        np.asarray(polys, dtype=object), 0.05, simplify_boundary=False
     )
     return [_clean(p) for p in simple], assignment
 
