@@ -177,7 +177,8 @@ def _break(out: list[Parcel], rng: np.random.Generator) -> list[Parcel]:
             broken = shapely.LineString(c[:2])
         elif k % 3 == 2:
             c[1, 0] = np.nan
-            broken = shapely.Polygon(c)
+            with np.errstate(invalid="ignore"):
+                broken = shapely.Polygon(c)
         out[i] = Parcel(out[i].id, broken, out[i].units)
     return out
 
