@@ -18,6 +18,7 @@ from civgrid.planning.geometry import polygonal, union
 BAND_URBAN = (300, 500)
 BAND_RURAL = (250, 350)  # "around 300" households for rural comprehensive grids
 MAX_LISTED = 20  # problems named one by one in an error message
+MIN_AREA = 1e-12  # square degrees (~0.01 m²): a polygon below this has no area to divide
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,11 @@ def _usable(g: BaseGeometry | None) -> tuple[BaseGeometry | None, str]:
     kind = g.geom_type
     if kind not in ("Point", "Polygon", "MultiPolygon", "GeometryCollection"):
         return None, f"geometry is a {kind}, not a polygon or point"
-    if kind != "GeometryCollection" and g.is_valid and (kind == "Point" or g.area > 0):
+    if kind != "GeometryCollection" and g.is_valid and (kind == "Point" or g.area > MIN_AREA):
         return g, ""
-    reason = shapely.is_valid_reason(g) if not g.is_valid else f"{kind} without polygons"
+    reason = shapely.is_valid_reason(g) if not g.is_valid else f"{kind} without area"
     fixed = polygonal(g)
-    if fixed.is_empty or fixed.area <= 0:
+    if fixed.is_empty or fixed.area <= MIN_AREA:
         return None, f"invalid geometry with no area ({reason})"
     return fixed, f"repaired invalid geometry ({reason})"
 
