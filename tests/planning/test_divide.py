@@ -50,7 +50,6 @@ def test_generated_township_within_targets() -> None:
     assert all(g.contiguous for g in grids)
     assert all(300 <= g.households <= 500 for g in comprehensive)
     assert np.median([g.polsby_popper for g in grids]) >= 0.3
-    assert sum(p.seconds for p in proposals) < 30  # 10 s is the bench target; CI shares cores
     for p in proposals:
         village = town.villages[p.village_code]
         sites = [s for s in town.protected if s.geometry.intersection(village).area > 0]
