@@ -18,7 +18,7 @@ from rich.progress import (
 
 from civgrid.errors import CivgridError
 from civgrid.ledger.models import LedgerKind
-from civgrid.web.i18n import gettext
+from civgrid.web.i18n import gettext as translate
 
 app = typer.Typer(
     help="The grid ledger: Excel template, import, export, grid book.", no_args_is_help=True
@@ -41,7 +41,7 @@ def _kind(value: str) -> LedgerKind:
 
 
 def _fail(exc: CivgridError) -> None:
-    message = gettext("zh_CN", exc.message)
+    message = translate("zh_CN", exc.message)
     params = {k: v for k, v in exc.detail.items() if isinstance(v, str | int | float)}
     try:
         message = message % params
