@@ -84,21 +84,34 @@ def last_inspected(db: Session, template_id: int, kind: LedgerKind) -> dict[int,
 
 
 def due_inspections(
-    db: Session, user: User, *, today: date, territory: str = ""
+    db: Session,
+    user: User | None,
+    *,
+    today: date,
+    territory: str = "",
+    horizon_days: int = SOON_DAYS,
 ) -> list[DueInspection]:
-    """What is due within a week or overdue in the user's grids, follow-ups first."""
-    plans = db.scalars(
-        scope.restrict(select(InspectionPlan), user, "view")
-        .where(InspectionPlan.is_active.is_(True))
-        .where(InspectionPlan.territory_code.startswith(territory, autoescape=True))
-        .order_by(InspectionPlan.id)
-    ).all()
-    horizon = today + timedelta(days=SOON_DAYS)
+    """What is due within a week (or ``horizon_days``) or overdue in the user's grids (every
+    grid for None, the system), follow-ups first."""
+    query = select(InspectionPlan)
+    if user is not None:
+        query = scope.restrict(query, user, "view")
+    plans = [
+        p
+        for p in db.scalars(
+            query.where(InspectionPlan.is_active.is_(True)).order_by(InspectionPlan.id)
+        )
+        # a plan for the whole village covers a grid of it, and a grid's plan is in its village
+        if p.territory_code.startswith(territory) or territory.startswith(p.territory_code)
+    ]
+    horizon = today + timedelta(days=horizon_days)
     due: list[DueInspection] = list(follow_ups_due(db, user, today=today, territory=territory))
     for plan in plans:
         kind = plan.template.target_kind
         last = last_inspected(db, plan.template_id, kind)
         for target in plan_targets(db, plan, user):
+            if not target.grid_code.startswith(territory):
+                continue
             seen = last.get(target.id)
             due_on = (seen.date() + timedelta(days=plan.every_days)) if seen else plan.starts_on
             if due_on <= horizon:
@@ -110,7 +123,7 @@ def due_inspections(
 
 
 def follow_ups_due(
-    db: Session, user: User, *, today: date, territory: str = ""
+    db: Session, user: User | None, *, today: date, territory: str = ""
 ) -> list[DueInspection]:
     """Places whose inspection case has closed since, with no inspection after the closing."""
     later = aliased(InspectionRecord)
@@ -132,7 +145,8 @@ def follow_ups_due(
         )
         .order_by(Case.closed_at)
     )
-    query = scope.restrict(query, user, "view", InspectionRecord)
+    if user is not None:
+        query = scope.restrict(query, user, "view", InspectionRecord)
     out: dict[tuple[str, int, int], DueInspection] = {}
     for record, case in db.execute(query):
         target = db.get(MODELS[record.target_kind], record.target_id)

@@ -125,3 +125,27 @@ def export_cmd(
             _fail(exc)
             return
     console.print(f"wrote {count} records to {out}")
+
+
+@app.command("book")
+def book_cmd(
+    grid: Annotated[str, typer.Argument(help="grid code")],
+    out: Annotated[Path, typer.Option("--out", help="the .pdf to write")],
+) -> None:
+    """Write a grid's book (网格台账册): an A4 PDF for field use."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from civgrid.config import get_settings
+    from civgrid.grids.models import Grid
+    from civgrid.ledger.book import build_book
+
+    with _session() as db:
+        found = db.scalar(select(Grid).where(Grid.code == grid, Grid.valid_to.is_(None)))
+        if found is None:
+            console.print(f"[red]grid {grid} not found[/red]")
+            raise typer.Exit(1)
+        today = datetime.now(get_settings().tz).date()
+        out.write_bytes(build_book(db, found, today=today))
+    console.print(f"wrote {out}")

@@ -257,6 +257,38 @@ def map_page(request: Request, user: Staff, kind: LedgerKind = LedgerKind.UNITS)
     )
 
 
+@pages.get("/grids/{code}")
+def grid_page(request: Request, db: PageDB, user: Staff, code: str) -> Response:
+    """A grid's ledger: filed and ledger household counts and their difference, the book."""
+    from civgrid.inspections.service import inspection_counts
+
+    grid = grid_for(db, user, code)
+    counts = {k: service.ledger_page(db, k, user, territory=grid.code)[1] for k in LedgerKind}
+    ctx = {
+        "nav": "ledger",
+        "grid": grid,
+        "figures": service.household_figures(db, grid),
+        "counts": counts,
+        "inspections": inspection_counts(db, territory=grid.code),
+    }
+    return render(request, "ledger/grid.html", ctx)
+
+
+@pages.get("/grids/{code}/book.pdf")
+def book_page(db: PageDB, user: Staff, code: str) -> Response:
+    """The grid book as a PDF download."""
+    from datetime import datetime
+
+    from civgrid.config import get_settings
+    from civgrid.ledger.book import build_book
+
+    grid = grid_for(db, user, code)
+    today = datetime.now(get_settings().tz).date()
+    pdf = build_book(db, grid, today=today, user=user)
+    headers = {"Content-Disposition": f'attachment; filename="grid-book-{grid.code}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
 @pages.get("/{kind}/{record_id:int}")
 def detail_page(
     request: Request, db: PageDB, user: Staff, kind: LedgerKind, record_id: int
