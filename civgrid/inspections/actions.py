@@ -21,6 +21,7 @@ from civgrid.cases.models import CaseSource
 from civgrid.catalogue.models import Category
 from civgrid.db.base import utcnow
 from civgrid.errors import Conflict, Invalid
+from civgrid.inspections import service as _scoped  # noqa: F401  (registers the scope)
 from civgrid.inspections.checklists import TEMPLATES
 from civgrid.inspections.models import (
     ChecklistItem,
@@ -186,11 +187,13 @@ def submit_inspection(
     lat: float | None = None,
     note: str = "",
     plan: InspectionPlan | None = None,
+    reported_at: datetime | None = None,
 ) -> InspectionRecord:
     """Record an inspection; each failed item opens a case (source: inspection).
 
     ``client_key`` comes from the field app's draft: the same draft sent twice is stored once
-    (the second call returns the first record).
+    (the second call returns the first record). The cases are reported now, when the record
+    arrives, or at ``reported_at`` (the demo's past inspections).
     """
     client_key = (client_key or "").strip()[:64]
     if not client_key:
@@ -253,7 +256,7 @@ def submit_inspection(
             address=getattr(target, "address", "") or target.code,
             description=_case_text(template, item, target, answer.note),
             actor=actor,
-            now=now,
+            now=reported_at or now,
         )
         by_item[item.id].case_id = reported.case.id
     db.commit()

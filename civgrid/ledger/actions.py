@@ -3,8 +3,10 @@ and an audit event; nothing is ever deleted."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from civgrid.auth.models import User
 from civgrid.db.base import utcnow
 from civgrid.errors import Conflict, Forbidden, Invalid
 from civgrid.grids.service import grid_at
+from civgrid.ledger import service as _scoped  # noqa: F401  (registers the ledger's scope)
 from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind
 from civgrid.ledger.schemas import COLUMNS, address_text, normalise_address, read_row
 from civgrid.web.i18n import N_
@@ -43,10 +46,16 @@ def row_fields(kind: LedgerKind, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def address_keywords(text: str) -> str:
-    """Pinyin words of an address and its normalised form, for search."""
+    """Pinyin words of an address's Chinese parts and its normalised form, for search."""
+    words = re.findall(r"[\u3400-\u9fff]+", text)
+    return " ".join([normalise_address(text), *(_pinyin(w) for w in words)])
+
+
+@lru_cache(maxsize=20_000)
+def _pinyin(word: str) -> str:
     from civgrid.catalogue.loader import pinyin_keywords
 
-    return f"{normalise_address(text)} {pinyin_keywords(text)}"
+    return pinyin_keywords(word)
 
 
 def read_or_refuse(kind: LedgerKind, cells: dict[str, Any]) -> dict[str, Any]:

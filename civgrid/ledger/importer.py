@@ -253,12 +253,9 @@ def _write(
         db.connection().execute(statement, updates)
     if inserts:
         ids = _existing(db, kind, [r["code"] for r in inserts])
+        shown = {c.field for c in COLUMNS[kind]}
         for r in inserts:
-            created = {
-                k: [None, jsonable(v)]
-                for k, v in r.items()
-                if k in {c.field for c in COLUMNS[kind]}
-            }
+            created = {k: [None, jsonable(v)] for k, v in r.items() if k in shown}
             history.append(_change(kind, ids[r["code"]]["id"], 1, "imported", created, actor, now))
     for start in range(0, len(history), CHUNK):
         db.execute(insert(LedgerChange.__table__), history[start : start + CHUNK])
