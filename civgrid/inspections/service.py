@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from civgrid.auth import scope
@@ -29,10 +29,23 @@ from civgrid.ledger.service import ledger_query
 
 INSPECTORS = frozenset({Role.ADMIN, Role.GRID_LEADER, Role.GRID_WORKER, Role.SUPERVISOR})
 scope.register(ChecklistTemplate, roles={"view": scope.STAFF, "change": {Role.ADMIN}})
+
+
+def _plan_overlaps(j: scope.Jurisdiction) -> ColumnElement[bool]:
+    """Plans inside the user's territory, and plans for a wider area that contains it (a
+    township's plan is the village worker's plan too)."""
+    column = InspectionPlan.territory_code
+    return or_(
+        false(),
+        *[column.startswith(code, autoescape=True) for code in j.codes],
+        *[literal(code).startswith(column) for code in j.codes],
+    )
+
+
 scope.register(
     InspectionPlan,
     roles={"view": scope.STAFF, "change": {Role.ADMIN, Role.GRID_LEADER}},
-    condition=scope.by_code_prefix(InspectionPlan.territory_code),
+    condition=_plan_overlaps,
 )
 scope.register(
     InspectionRecord,

@@ -6,7 +6,7 @@
   if (!el || typeof L === "undefined") return;
   const kind = el.dataset.kind;
   const status = document.getElementById("layer-status");
-  const map = L.map(el, { zoomSnap: 0.25 }).setView([23.1, 113.8], 13);
+  const map = L.map(el, { zoomSnap: 0.25, attributionControl: false }).setView([23.1, 113.8], 13);
   const layer = L.layerGroup().addTo(map);
 
   function clusterIcon(count) {
