@@ -149,7 +149,7 @@ def form_page(
 def new_record_page(request: Request, user: Staff, kind: LedgerKind = LedgerKind.UNITS) -> Response:
     """Add a place to the ledger on the spot (position from the phone)."""
     scope.check_role(user, MODELS[kind], "change")
-    ctx = {
+    ctx: dict[str, Any] = {
         "nav": "inspections",
         "kind": kind,
         "kinds": list(LedgerKind),

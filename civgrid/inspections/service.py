@@ -140,7 +140,7 @@ def follow_ups_due(
 ) -> list[DueInspection]:
     """Places whose inspection case has closed since, with no inspection after the closing."""
     later = aliased(InspectionRecord)
-    query = (
+    query: Any = (  # Select[InspectionRecord, Case]
         select(InspectionRecord, Case)
         .join(InspectionResult, InspectionResult.record_id == InspectionRecord.id)
         .join(Case, Case.id == InspectionResult.case_id)
@@ -164,7 +164,7 @@ def follow_ups_due(
     for record, case in db.execute(query):
         target = db.get(MODELS[record.target_kind], record.target_id)
         key = (record.target_kind, record.target_id, record.template_id)
-        if target is None or target.retired_at is not None or key in out:
+        if target is None or target.retired_at is not None or key in out or not case.closed_at:
             continue
         closed = case.closed_at.date()
         out[key] = DueInspection(

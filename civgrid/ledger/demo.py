@@ -9,11 +9,11 @@ failures, which became cases). Written through the importer (bulk, with history)
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
@@ -28,6 +28,7 @@ from civgrid.ledger.importer import import_rows
 from civgrid.ledger.models import Building, Dwelling, LedgerKind, Unit, UnitKind
 from civgrid.ledger.schemas import COLUMNS
 
+BUILDINGS = cast(Table, Building.__table__)
 SEED = 21
 UNITS = 300
 COMPONENTS = 2000
@@ -116,7 +117,7 @@ def _buildings_and_dwellings(
     _import(db, LedgerKind.ADDRESSES, [_address(r) for r in rows])
     _import(db, LedgerKind.DWELLINGS, dwellings)
     db.execute(
-        update(Building.__table__).where(Building.__table__.c.code == _bind("b_code")),
+        update(BUILDINGS).where(BUILDINGS.c.code == _bind("b_code")),
         [{"b_code": code, "footprint": text} for code, text in footprints.items()],
     )
     db.commit()

@@ -12,9 +12,9 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import record
@@ -28,6 +28,7 @@ from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind
 from civgrid.ledger.schemas import COLUMNS, read_row
 from civgrid.web.i18n import N_, gettext
 
+CHANGES = cast(Table, LedgerChange.__table__)
 MAX_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
 CHUNK = 5000
@@ -258,7 +259,7 @@ def _write(
             created = {k: [None, jsonable(v)] for k, v in r.items() if k in shown}
             history.append(_change(kind, ids[r["code"]]["id"], 1, "imported", created, actor, now))
     for start in range(0, len(history), CHUNK):
-        db.execute(insert(LedgerChange.__table__), history[start : start + CHUNK])
+        db.execute(insert(CHANGES), history[start : start + CHUNK])
     result.inserted, result.updated = len(inserts), len(updates)
 
 
