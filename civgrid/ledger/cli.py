@@ -149,3 +149,25 @@ def book_cmd(
         today = datetime.now(get_settings().tz).date()
         out.write_bytes(build_book(db, found, today=today))
     console.print(f"wrote {out}")
+
+
+@app.command("check")
+def check_cmd(
+    prefix: Annotated[str, typer.Argument(help="division code (township or village)")] = "",
+) -> None:
+    """Grids whose ledger household count is outside the band, and filed vs ledger counts."""
+    from sqlalchemy import select
+
+    from civgrid.grids.models import Grid
+    from civgrid.ledger.service import ledger_checks, ledger_households
+
+    with _session() as db:
+        reports = ledger_checks(db, prefix)
+        ledger = ledger_households(db)
+        filed = dict(db.execute(select(Grid.code, Grid.households).where(Grid.valid_to.is_(None))))
+    for village, report in reports.items():
+        outside = " ".join(report.out_of_band) or "—"
+        console.print(f"{village}: out of the band by the ledger: {outside}")
+    for code in sorted(c for c in filed if c.startswith(prefix)):
+        if filed[code] != ledger.get(code, 0):
+            console.print(f"  {code}: filed {filed[code]}, ledger {ledger.get(code, 0)}")

@@ -301,6 +301,8 @@ def import_rows(
     if progress:
         progress("check", len(raw), len(raw))
     _place_rows(db, rows, result, actor)
+    if progress:
+        progress("place", len(raw), len(raw))
     if result.errors:
         result.errors.sort(key=lambda e: e.row)
         return result

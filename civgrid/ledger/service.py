@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
+from civgrid.grids.checks import VillageReport
 from civgrid.grids.models import Grid
+from civgrid.grids.service import check_stored_village, village_codes_with_grids
 from civgrid.ledger.models import (
     MODELS,
     Dwelling,
@@ -117,6 +119,16 @@ def ledger_households(db: Session, grid_codes: Sequence[str] | None = None) -> d
     return {code: int(total or 0) for code, total in db.execute(query)}
 
 
+def ledger_checks(db: Session, prefix: str = "") -> dict[str, VillageReport]:
+    """The six division checks per village, with each grid's households as its dwellings count
+    them (the size check then compares the ledger, not the filed figure, with the band)."""
+    counts = ledger_households(db)
+    return {
+        v: check_stored_village(db, v, households=counts)
+        for v in village_codes_with_grids(db, prefix)
+    }
+
+
 def household_figures(db: Session, grid: Grid) -> HouseholdFigures:
     """The filed and ledger household counts of one grid."""
     total, count = db.execute(
@@ -144,7 +156,7 @@ def map_layer(
     user: User,
     bbox: tuple[float, float, float, float],
     *,
-    buckets: int = 64,
+    buckets: int = 32,
 ) -> dict[str, Any]:
     """Points of a kind inside a box: each point, or clusters counted by the database.
 

@@ -120,3 +120,18 @@ def test_four_case_permissions(db: Session, place: Place, kind: LedgerKind) -> N
     with pytest.raises(NotFound):
         scope.get_for(db, place.outsider, model, row.id)
     assert scope.get_for(db, place.worker, model, row.id, "change") is row
+
+
+def test_division_checks_can_use_the_ledger_count(db: Session, place: Place) -> None:
+    from civgrid.grids.service import check_stored_village
+    from civgrid.ledger.service import ledger_checks
+    from tests.ledger.conftest import VILLAGE
+
+    cells = {"address": "石龙路1号", "households": "5", "lon": place.lon, "lat": place.lat}
+    actions.add_record(db, LedgerKind.DWELLINGS, cells, actor=None)
+    grid = db.scalar(select(Grid).where(Grid.code == place.grid_code))
+    assert grid is not None
+    grid.households = 400
+    db.commit()
+    assert place.grid_code not in check_stored_village(db, VILLAGE).out_of_band
+    assert place.grid_code in ledger_checks(db, VILLAGE)[VILLAGE].out_of_band
