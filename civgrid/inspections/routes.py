@@ -19,8 +19,13 @@ from civgrid.config import get_settings
 from civgrid.db.session import get_db, get_page_db
 from civgrid.errors import CivgridError, NotFound
 from civgrid.inspections import actions, service
-from civgrid.inspections.models import ChecklistTemplate, InspectionPlan, InspectionRecord
-from civgrid.inspections.schemas import RecordIn, RecordOut
+from civgrid.inspections.models import (
+    ChecklistItem,
+    ChecklistTemplate,
+    InspectionPlan,
+    InspectionRecord,
+)
+from civgrid.inspections.schemas import ItemEdit, RecordIn, RecordOut
 from civgrid.ledger import actions as ledger_actions
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
@@ -63,6 +68,49 @@ def submit(db: DB, user: Staff, body: RecordIn) -> RecordOut:
     return RecordOut(
         id=record.id, failed=record.failed, cases=list(numbers), inspected_at=record.inspected_at
     )
+
+
+@api.get("/templates")
+def templates(db: DB, user: Staff) -> list[dict[str, Any]]:
+    """The checklist templates with their items (pass rule, category, time limit)."""
+    rows = db.scalars(
+        scope.restrict(select(ChecklistTemplate), user, "view").order_by(ChecklistTemplate.code)
+    )
+    return [
+        {
+            "id": t.id,
+            "code": t.code,
+            "name_zh": t.name_zh,
+            "name_en": t.name_en,
+            "target_kind": t.target_kind.value,
+            "version": t.version,
+            "items": [
+                {
+                    "id": i.id,
+                    "text_zh": i.text_zh,
+                    "text_en": i.text_en,
+                    "pass_rule_zh": i.pass_rule_zh,
+                    "category_code": i.category_code,
+                    "limit": f"{i.limit_amount:g} {i.limit_unit.value}",
+                    "is_active": i.is_active,
+                }
+                for i in t.items
+            ],
+        }
+        for t in rows
+    ]
+
+
+@api.patch("/items/{item_id:int}")
+def edit_item(db: DB, user: Staff, item_id: int, body: ItemEdit) -> dict[str, Any]:
+    """An admin edits a checklist item (refused if the template changed since it was read)."""
+    scope.check_role(user, ChecklistTemplate, "change")
+    item = db.get(ChecklistItem, item_id)
+    if item is None:
+        raise NotFound(f"checklist item {item_id} not found")
+    fields = body.model_dump(exclude_none=True, exclude={"version"})
+    actions.edit_item(db, item, actor=user, version=body.version, **fields)
+    return {"id": item.id, "version": db.get(ChecklistTemplate, item.template_id).version}  # type: ignore[union-attr]
 
 
 @api.get("/due")

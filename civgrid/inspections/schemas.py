@@ -36,3 +36,16 @@ class RecordOut(BaseModel):
     failed: int
     cases: list[str]
     inspected_at: datetime
+
+
+class ItemEdit(BaseModel):
+    """An admin's change to a checklist item; send the template version you read."""
+
+    version: int
+    text_zh: str | None = Field(None, min_length=1, max_length=200)
+    text_en: str | None = Field(None, max_length=300)
+    pass_rule_zh: str | None = Field(None, max_length=300)
+    pass_rule_en: str | None = Field(None, max_length=400)
+    category_code: str | None = Field(None, max_length=16)
+    limit_amount: float | None = Field(None, gt=0, le=10_000)
+    is_active: bool | None = None
