@@ -25,6 +25,8 @@ from civgrid.web.i18n import N_
 
 OUTSIDE_GRIDS = N_("the point lies outside every grid")
 OUTSIDE_JURISDICTION = N_("this location is outside your jurisdiction")
+# what a history row says was done (shown through the catalogue)
+HISTORY_ACTIONS = (N_("created"), N_("corrected"), N_("imported"), N_("retired"))
 
 
 def jsonable(value: Any) -> Any:

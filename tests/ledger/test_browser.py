@@ -34,7 +34,7 @@ def test_ledger_list_detail_correction_and_map(
     page.wait_for_selector("#h-history")
     page.select_option("#f-fire_status", "存在隐患")
     page.click("form.ledger-form button[type=submit]")
-    page.wait_for_selector("text=fire_status")
+    page.wait_for_selector("#h-history ~ table >> text=消防状态")
     assert "hazard" in page.inner_text("#h-history ~ table")
     screenshot(page, "detail")
     page.goto(base + "/ledger/map?kind=components")

@@ -110,7 +110,7 @@ def test_pages_list_detail_correct_and_files(client: TestClient, db: Session, pl
     page = client.get("/ledger?kind=units")
     assert page.status_code == 200 and "石碣好味餐馆" in page.text
     detail = client.get(f"/ledger/units/{unit.id}")
-    assert "created" in detail.text
+    assert "新建" in detail.text
     token = detail.text.split('name="csrf-token" content="')[1].split('"')[0]
     form = {
         "csrf_token": token,
