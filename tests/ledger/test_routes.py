@@ -149,3 +149,31 @@ def test_pages_list_detail_correct_and_files(client: TestClient, db: Session, pl
         .value.startswith("类型 kind")
     )
     assert db.scalar(select(func.count(Unit.id))) == 1
+
+
+def test_list_query_count_does_not_grow_with_rows(
+    client: TestClient, db: Session, place: Place, bearer: Any
+) -> None:
+    from sqlalchemy import event
+
+    headers = bearer(place.worker)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def listed() -> int:
+        statements.clear()
+        event.listen(db.get_bind(), "before_cursor_execute", count)
+        try:
+            assert client.get("/api/v1/ledger/units", headers=headers).status_code == 200
+        finally:
+            event.remove(db.get_bind(), "before_cursor_execute", count)
+        return len(statements)
+
+    listed()
+    actions.add_record(db, LedgerKind.UNITS, unit_cells(place, code="Q-0"), actor=None)
+    baseline = listed()
+    for i in range(1, 6):
+        actions.add_record(db, LedgerKind.UNITS, unit_cells(place, code=f"Q-{i}"), actor=None)
+    assert listed() == baseline
