@@ -175,6 +175,7 @@ def load_demo(db: Session, console: Console | None = None) -> list[tuple[str, st
     load_grids(db, console)
     load_cases(db, console)
     load_portal(db, console)
+    load_ledger(db, console)
     load_history(db, console)
     return users
 
@@ -218,3 +219,12 @@ def load_portal(db: Session, console: Console | None = None) -> None:
     count = load_demo_portal(db)
     if console and count:
         console.print(f"added {count} demo reports from residents")
+
+
+def load_ledger(db: Session, console: Console | None = None) -> None:
+    """The grid ledger (buildings, dwellings, units, components) and inspections."""
+    from civgrid.ledger.demo import load_demo_ledger
+
+    count = load_demo_ledger(db)
+    if console and count:
+        console.print(f"added the demo ledger and {count} inspections")

@@ -170,6 +170,8 @@ def _routers() -> list[APIRouter]:
     from civgrid.divisions import routes as division_routes
     from civgrid.figures import routes as figure_routes
     from civgrid.grids import routes as grid_routes
+    from civgrid.inspections import routes as inspection_routes
+    from civgrid.ledger import routes as ledger_routes
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
     from civgrid.portal import routes as portal_routes
@@ -193,6 +195,10 @@ def _routers() -> list[APIRouter]:
         desk_field_routes.router,
         grid_routes.api,
         grid_routes.pages,
+        ledger_routes.api,
+        ledger_routes.pages,
+        inspection_routes.api,
+        inspection_routes.pages,
         planning_routes.api,
         planning_routes.pages,
         open311_routes.router,
