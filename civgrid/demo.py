@@ -177,6 +177,7 @@ def load_demo(db: Session, console: Console | None = None) -> list[tuple[str, st
     load_portal(db, console)
     load_ledger(db, console)
     load_history(db, console)
+    load_services(db, console)
     return users
 
 
@@ -228,3 +229,12 @@ def load_ledger(db: Session, console: Console | None = None) -> None:
     count = load_demo_ledger(db)
     if console and count:
         console.print(f"added the demo ledger and {count} inspections")
+def load_services(db: Session, console: Console | None = None) -> None:
+    """Care households (with consent), disputes at each tier and notices."""
+    from civgrid.care.demo import load_demo_care
+    from civgrid.mediation.demo import load_demo_mediation
+    from civgrid.notices.demo import load_demo_notices
+
+    counts = (load_demo_care(db, DEMO_PASSWORD), load_demo_mediation(db), load_demo_notices(db))
+    if console and any(counts):
+        console.print("added {} care households, {} disputes and {} notices".format(*counts))

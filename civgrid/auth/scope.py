@@ -33,6 +33,9 @@ class Jurisdiction:
     everywhere: bool = False
     codes: tuple[str, ...] = ()  # division and grid code prefixes
     departments: tuple[str, ...] = ()  # department codes
+    # Who holds it: for rows assigned to one person (a care household's grid worker).
+    user_id: int | None = None
+    role: Role | None = None
 
     @classmethod
     def of(cls, user: User) -> Jurisdiction:
@@ -43,6 +46,8 @@ class Jurisdiction:
             everywhere=ScopeKind.ALL in kinds,
             codes=tuple(kinds.get(ScopeKind.DIVISION, []) + kinds.get(ScopeKind.GRID, [])),
             departments=tuple(kinds.get(ScopeKind.DEPARTMENT, [])),
+            user_id=user.id,
+            role=user.role,
         )
 
     def covers_code(self, code: str) -> bool:

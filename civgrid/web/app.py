@@ -160,6 +160,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.auth import routes as auth_routes
     from civgrid.board import routes as board_routes
     from civgrid.calendar import routes as calendar_routes
+    from civgrid.care import routes as care_routes
     from civgrid.cases import routes as case_routes
     from civgrid.cases import routes_actions as case_action_routes
     from civgrid.catalogue import routes as catalogue_routes
@@ -172,6 +173,8 @@ def _routers() -> list[APIRouter]:
     from civgrid.grids import routes as grid_routes
     from civgrid.inspections import routes as inspection_routes
     from civgrid.ledger import routes as ledger_routes
+    from civgrid.mediation import routes as mediation_routes
+    from civgrid.notices import routes as notice_routes
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
     from civgrid.portal import routes as portal_routes
@@ -210,4 +213,7 @@ def _routers() -> list[APIRouter]:
         workforce_pages.pages,
         figure_routes.pages,
         figure_routes.api,
+        care_routes.router,
+        mediation_routes.router,
+        notice_routes.router,
     ]

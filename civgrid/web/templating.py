@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, se
 
 from civgrid.config import get_settings
 from civgrid.web.i18n import gettext, request_locale
+from civgrid.web.nav import menu_for
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,7 @@ def environment() -> Environment:
     )
     env.globals["_"] = _translate
     env.globals["label"] = _label
+    env.globals["menu_for"] = menu_for
     env.filters["localtime"] = localtime
     return env
 
