@@ -35,6 +35,7 @@ class Viewer:
     def of(cls, user: User) -> Viewer:
         return cls(user.id, user.username, user.display_name, user.role)
 
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 

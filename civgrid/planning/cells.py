@@ -86,7 +86,7 @@ def build(
         mp = shapely.multipoints(points)
         env = shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
         vor = shapely.voronoi_polygons(mp, extend_to=env, ordered=True)
-        cells = _clip(np.asarray(vor.geoms), village)
+        cells = _valid(_clip(np.asarray(vor.geoms), village))
     adjacency = _adjacency(village, points, labels, n_nodes, barriers, pad)
     return CellGraph(cells=cells, label=labels, adjacency=adjacency)
 
@@ -128,6 +128,21 @@ def _adjacency(
     ).tocsr()
     m.sum_duplicates()
     return m
+
+
+def _valid(cells: np.ndarray) -> np.ndarray:
+    """The cells, repaired where invalid: Voronoi cells of a regular layout (a lattice of
+    buildings, whose points are nearly cocircular) can carry a bow-tie of almost coincident
+    vertices, which later unions cannot node."""
+    bad = np.flatnonzero(~shapely.is_valid(cells))
+    for i in bad.tolist():
+        fixed = shapely.make_valid(cells[i])
+        if fixed.geom_type == "GeometryCollection":
+            fixed = shapely.union_all(
+                [g for g in fixed.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+            )
+        cells[i] = fixed
+    return cells
 
 
 def _clip(geoms: np.ndarray, village: BaseGeometry) -> np.ndarray:

@@ -285,16 +285,17 @@ def grid_polygons(
     cell_grid = assignment[graph.label]
     polys = []
     for g in range(int(assignment.max()) + 1):
-        parts = graph.cells[cell_grid == g]
-        try:
-            polys.append(shapely.coverage_union_all(parts))
-        except shapely.errors.GEOSException:
-            polys.append(shapely.union_all(parts))
+        polys.append(robust_union(graph.cells[cell_grid == g]))
     for i, node in enumerate(nodes):
         if node.site:
             site = node_geoms[i].intersection(village)
             g = int(assignment[i])
-            polys = [p.union(site) if j == g else p.difference(site) for j, p in enumerate(polys)]
+            polys = [
+                _overlay(shapely.union, p, site)
+                if j == g
+                else _overlay(shapely.difference, p, site)
+                for j, p in enumerate(polys)
+            ]
     reps = shapely.point_on_surface(np.asarray(node_geoms, dtype=object))
     polys, assignment = _absorb_fragments([_clean(p) for p in polys], reps, assignment.copy())
     # Voronoi unions carry centimetre-short edges that turn into self-intersections after a
@@ -330,7 +331,7 @@ def _absorb_fragments(
             elif best < 0:
                 continue
             else:
-                polys[best] = _clean(polys[best].union(frag))
+                polys[best] = _clean(_overlay(shapely.union, polys[best], frag))
                 moved = (assignment == g) & shapely.covers(frag, reps)
                 assignment[moved] = best
         polys[g] = keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
@@ -378,6 +379,42 @@ def proposed_grids(
             )
         )
     return sorted(out, key=lambda g: g.code)
+
+
+# Snapping grid (metres) for overlays that fail in exact arithmetic: the Voronoi cells of a
+# regular layout (a lattice of buildings) meet in nearly coincident vertices that GEOS cannot
+# node exactly ("side location conflict", "unable to assign free hole").
+SNAP_M = 0.001
+
+
+def robust_union(parts: Sequence[BaseGeometry] | np.ndarray) -> BaseGeometry:
+    """The union of metric polygons that tile without overlapping (cells): a coverage union if
+    they are noded as a coverage, else an overlay, exact then snapped to a millimetre grid, else
+    (last resort) a union of the parts grown and shrunk by a millimetre."""
+    parts = np.asarray(parts, dtype=object)
+    for union in (shapely.coverage_union_all, shapely.union_all):
+        try:
+            result = union(parts)
+        except shapely.errors.GEOSException:
+            continue
+        if result.is_valid:  # a coverage union of a badly noded input may just be wrong
+            return result
+    try:
+        return shapely.union_all(parts, grid_size=SNAP_M)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(shapely.buffer(parts, SNAP_M)).buffer(-SNAP_M)
+
+
+def _overlay(op: Callable[..., BaseGeometry], a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
+    """``op(a, b)``, retried on a millimetre grid and then on repaired inputs if GEOS fails."""
+    try:
+        return op(a, b)
+    except shapely.errors.GEOSException:
+        pass
+    try:
+        return op(a, b, grid_size=SNAP_M)
+    except shapely.errors.GEOSException:
+        return op(shapely.make_valid(a).buffer(0), shapely.make_valid(b).buffer(0))
 
 
 def _clean(p: BaseGeometry) -> BaseGeometry:
