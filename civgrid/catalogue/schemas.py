@@ -81,7 +81,8 @@ class EffectiveLimitOut(BaseModel):
     amount: float
     unit: TimeUnit
     source: str = Field(
-        description="category, emergency (major emergencies: continuous hours), default (set by an admin) or built-in"
+        description="category, emergency (a major emergency: continuous hours), "
+        "default (set by an admin) or built-in"
     )
 
 
