@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -64,36 +64,16 @@ def search_categories(
     kinds: Sequence[str] = ("matter", "service_item"),
     limit: int = 20,
 ) -> list[Category]:
-    """Categories matching ``q`` (every word) in Chinese, English, pinyin or initials, keywords,
-    their major class's names, or code."""
+    """Categories matching ``q``, best first: names in Chinese, English, pinyin or initials,
+    everyday words ("pothole", "坑洼"), keywords, the class's names, or the code
+    (``civgrid.catalogue.search``). All of them, by code, for an empty ``q``."""
+    from civgrid.catalogue.search import search
+
     try:
         wanted = [CategoryKind(k) for k in kinds]
     except ValueError as exc:
         raise Invalid(f"unknown category kind: {exc}", kinds=list(map(str, kinds))) from exc
-    query = select(Category).where(Category.is_active, Category.kind.in_(wanted))
-    if published_only:
-        query = query.where(Category.is_published)
-    for word in q.split():
-        query = query.where(
-            or_(
-                Category.name_zh.contains(word, autoescape=True),
-                Category.major_name_zh.contains(word, autoescape=True),
-                Category.name_en.ilike(f"%{_escape(word)}%", escape="\\"),
-                Category.major_name_en.ilike(f"%{_escape(word)}%", escape="\\"),
-                Category.keywords.ilike(f"%{_escape(word)}%", escape="\\"),
-                Category.code.startswith(word.upper(), autoescape=True),
-            )
-        )
-    whole = " ".join(q.split())
-    if whole:
-        # Rows that match by their own code or name come before those found by class only.
-        direct = or_(
-            Category.code == whole.upper(),
-            Category.name_zh.contains(whole, autoescape=True),
-            Category.name_en.ilike(f"%{_escape(whole)}%", escape="\\"),
-        )
-        query = query.order_by(case((direct, 0), else_=1))
-    return list(db.scalars(query.order_by(Category.code).limit(limit)))
+    return search(db, q, kinds=wanted, published_only=published_only, limit=limit)
 
 
 def _escape(word: str) -> str:
