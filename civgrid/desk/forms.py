@@ -59,10 +59,9 @@ FORMS: dict[str, FormAction] = {
 }
 
 
-def done_action(name: str) -> CaseAction | None:
-    """The action behind a form name (for the "done" notice after a redirect)."""
-    spec = FORMS.get(name)
-    return spec.action if spec else None
+def done_action(value: str) -> CaseAction | None:
+    """The action that was taken (for the "done" notice after a redirect), from its value."""
+    return next((a for a in CaseAction if a.value == value), None)
 
 
 def _may(user: User, permission: str) -> bool:
@@ -147,8 +146,8 @@ def run(
     name: str,
     form: Any,
     photos: list[tuple[CheckedImage, str]],
-) -> None:
-    """Run the workflow action behind form ``name`` on ``case``."""
+) -> CaseAction:
+    """Run the workflow action behind form ``name`` on ``case``; returns the action taken."""
     spec = FORMS.get(name)
     if spec is None:
         raise Invalid(f"unknown action {name}")
@@ -198,6 +197,7 @@ def run(
         "acknowledge": lambda: _acknowledge(db, case, user, note),
     }
     calls[name]()
+    return A.VERIFY_FAIL if name == "verify" and not passed else spec.action
 
 
 def _acknowledge(db: Session, case: Case, user: User, note: str) -> None:
