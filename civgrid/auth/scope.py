@@ -88,6 +88,9 @@ class Resource:
     roles: Mapping[str, Collection[Role]]  # action -> roles allowed to do it at all
     condition: Condition | None = None  # None: not territorial, the role check suffices
     public: frozenset[str] = field(default_factory=frozenset)  # actions open to anonymous
+    # Rows reached only through a side door (e.g. a case a department was summoned to) allow
+    # only these actions, by door; the role check still applies.
+    via: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 _RESOURCES: dict[type, Resource] = {}
@@ -99,9 +102,11 @@ def register(
     roles: Mapping[str, Collection[Role]],
     condition: Condition | None = None,
     public: Collection[str] = (),
+    via: Mapping[str, Collection[str]] | None = None,
 ) -> None:
     """Declare how ``model`` is scoped. Each domain calls this once, next to its models."""
-    _RESOURCES[model] = Resource(model, roles, condition, frozenset(public))
+    doors = {k: frozenset(v) for k, v in (via or {}).items()}
+    _RESOURCES[model] = Resource(model, roles, condition, frozenset(public), doors)
 
 
 def resource(model: type) -> Resource:
@@ -120,6 +125,12 @@ def check_role(user: User | None, model: type, action: str) -> None:
         raise Unauthorized("login required")
     if user.role not in res.roles.get(action, ()):
         raise Forbidden(f"role {user.role} may not {action} {model.__name__.lower()}")
+
+
+def check_via(model: type, door: str, action: str, what: str) -> None:
+    """403 unless a row reached through ``door`` allows ``action`` (see ``register(via=…)``)."""
+    if action not in resource(model).via.get(door, ()):
+        raise Forbidden(f"{what}: a {door} allows only {', '.join(sorted(resource(model).via[door]))}")
 
 
 def restrict(

@@ -1,7 +1,7 @@
 """Care programme, dispute mediation and notices
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import civgrid.db.base
 from civgrid.db.append_only import protect, unprotect
 
 revision: str = "0017"
-down_revision: str | None = "0011"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
