@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import record
-from civgrid.auth.models import ApiToken, Employment, LoginFailure, Role, ScopeKind, User, UserScope
+from civgrid.auth.models import (
+    ApiToken,
+    Employment,
+    LoginFailure,
+    LoginSession,
+    Role,
+    ScopeKind,
+    User,
+    UserScope,
+)
 from civgrid.auth.security import hash_password, new_token, token_digest, verify_password
 from civgrid.config import get_settings
 from civgrid.db.base import utcnow
@@ -78,16 +87,46 @@ def set_password(
     """Change a password; existing sessions and tokens stop working."""
     _check_password(password)
     user.password_hash = hash_password(password)
-    user.auth_version += 1
-    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    _end_all_sessions(db, user)
     record(db, "user.password", actor=actor, ip=ip, object_type="user", object_id=user.id)
     db.commit()
 
 
 def deactivate_user(db: Session, user: User, *, actor: User | None, ip: str = "") -> None:
     user.is_active = False
-    user.auth_version += 1
+    _end_all_sessions(db, user)
     record(db, "user.deactivate", actor=actor, ip=ip, object_type="user", object_id=user.id)
+    db.commit()
+
+
+def _end_all_sessions(db: Session, user: User) -> None:
+    """End the user's browser sessions and bearer tokens (in the caller's transaction)."""
+    user.auth_version += 1
+    db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+SESSION_HOURS = 12
+
+
+def start_session(db: Session, user: User) -> str:
+    """A new browser session for ``user``; the key (for the cookie) is returned once."""
+    key = new_token()
+    expires = utcnow() + timedelta(hours=SESSION_HOURS)
+    db.add(LoginSession(user_id=user.id, key_hash=token_digest(key), expires_at=expires))
+    db.commit()
+    return key
+
+
+def end_session(db: Session, key: str, *, actor: User | None, ip: str = "") -> None:
+    """Logout: the session's key stops working at once, wherever the cookie was copied."""
+    db.execute(delete(LoginSession).where(LoginSession.key_hash == token_digest(key)))
+    if actor is not None:
+        record(db, "logout", actor=actor, ip=ip, object_type="user", object_id=actor.id)
     db.commit()
 
 
