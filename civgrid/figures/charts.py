@@ -127,10 +127,9 @@ def heatmap(  # type: ignore[no-untyped-def]
     bins: dict[tuple[int, int], int] = {}
     last_i, last_j = int((maxx - minx) / step - 1e-9), int((maxy - miny) / step - 1e-9)
     for lon, lat in points:
-        i, j = int((lon - minx) / step), int((lat - miny) / step)
-        if not (0 <= i <= last_i and 0 <= j <= last_j):
-            continue  # a case just outside the outlines (its grid was redrawn since)
-        key = (i, j)
+        if not (minx <= lon <= maxx and miny <= lat <= maxy):
+            continue  # a case outside the outlines (its grid was redrawn since)
+        key = (min(int((lon - minx) / step), last_i), min(int((lat - miny) / step), last_j))
         bins[key] = bins.get(key, 0) + 1
     top = max(bins.values(), default=1)
     for (i, j), n in bins.items():
