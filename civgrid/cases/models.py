@@ -32,6 +32,7 @@ class CaseSource(LabelledEnum):
     OPEN311 = ("open311", "Open311", "Open311 client")
     INSPECTION = ("inspection", "检查发现", "Inspection finding")
     IMPORT = ("import", "外部导入", "Imported")
+    CARE = ("care", "关爱走访发现", "Care programme visit")
 
 
 class CaseLevel(LabelledEnum):
