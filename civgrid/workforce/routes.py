@@ -106,18 +106,23 @@ def retire_unit(unit_id: int, db: DB, user: CurrentUser) -> Response:
 # --- user administration --------------------------------------------------------------------
 
 
+def check_grants(admin: User, scopes: list[tuple[str, str]]) -> None:
+    """An admin grants only scopes inside their own jurisdiction (403 otherwise)."""
+    j = scope.Jurisdiction.of(admin)
+    for kind, ref in scopes:
+        if kind in ("division", "grid") and not j.covers_code(ref):
+            raise Forbidden(f"scope {kind} {ref} is outside your jurisdiction")
+        if kind == "all" and not j.everywhere:
+            raise Forbidden("only a national administrator may grant scope 'all'")
+
+
 @api.patch("/users/{user_id}", response_model=UserOut)
 def update_user(
     user_id: int, body: UserUpdate, request: Request, db: DB, user: CurrentUser
 ) -> User:
     """Edit a user; new scopes must lie inside the admin's own jurisdiction."""
     target = scope.get_for(db, user, User, user_id, "change")
-    j = scope.Jurisdiction.of(user)
-    for s in body.scopes or []:
-        if s.kind in ("division", "grid") and not j.covers_code(s.ref):
-            raise Forbidden(f"scope {s.kind} {s.ref} is outside your jurisdiction")
-        if s.kind == "all" and not j.everywhere:
-            raise Forbidden("only a national administrator may grant scope 'all'")
+    check_grants(user, [(s.kind, s.ref) for s in body.scopes or []])
     return auth_actions.update_user(
         db,
         target,
