@@ -141,3 +141,32 @@ def test_user_admin_checks_role_place_and_granted_scopes(
         client.patch(f"/api/v1/users/{worker.id}", json={"scopes": []}, headers=local).status_code
         == 422
     )
+
+
+def test_the_duty_roster_shows_on_the_command_center(
+    client: TestClient, db: Session, make_user, bearer
+) -> None:
+    from datetime import timedelta
+
+    from civgrid.db.base import utcnow
+    from tests.desk.conftest import login
+
+    chief = make_user("duty_chief", ("division", "441900101"))
+    on = make_user("dispatcher", ("division", "441900101"), username="zhiban")
+    shift = {
+        "user_id": on.id,
+        "division_code": "441900101",
+        "starts_at": (utcnow() - timedelta(hours=1)).isoformat(),
+        "ends_at": (utcnow() + timedelta(hours=7)).isoformat(),
+        "post": "白班值班员",
+    }
+    assert client.post("/api/v1/duty", json=shift, headers=bearer(chief)).status_code == 201
+    backwards = dict(shift, ends_at=shift["starts_at"], starts_at=shift["ends_at"])
+    assert client.post("/api/v1/duty", json=backwards, headers=bearer(chief)).status_code == 422
+    far = dict(shift, division_code="441900102")
+    assert client.post("/api/v1/duty", json=far, headers=bearer(chief)).status_code == 404
+    assert client.post("/api/v1/duty", json=shift, headers=bearer(on)).status_code == 403
+    now = client.get("/api/v1/duty/now", headers=bearer(on)).json()
+    assert [(d["user_id"], d["post"]) for d in now] == [(on.id, "白班值班员")]
+    login(client, chief)
+    assert "白班值班员" in client.get("/desk/command").text
