@@ -19,7 +19,9 @@ from civgrid.auth.schemas import UserOut
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
 from civgrid.errors import Forbidden, NotFound
+from civgrid.grids.actions import create_neighbourhood_unit
 from civgrid.grids.models import Grid, NeighbourhoodUnit
+from civgrid.grids.schemas import NeighbourhoodUnitOut
 from civgrid.workforce import actions, appraisal, meetings, patrols, service
 from civgrid.workforce.export import appraisal_pdf, appraisal_xlsx, month_xlsx
 from civgrid.workforce.models import Appraisal, DutyShift, GridMeeting, TrainingCourse
@@ -40,6 +42,7 @@ from civgrid.workforce.schemas import (
     ShiftIn,
     StaffIn,
     StaffOut,
+    UnitIn,
     UserUpdate,
 )
 
@@ -90,6 +93,46 @@ def put_staff(grid_id: int, body: StaffIn, db: DB, user: CurrentUser) -> StaffOu
         actor=user,
     )
     return _staff(db, grid, warnings)
+
+
+@api.post("/grids/{grid_id}/units", response_model=NeighbourhoodUnitOut, status_code=201)
+def create_unit(grid_id: int, body: UnitIn, db: DB, user: CurrentUser) -> Any:
+    """Create a neighbourhood unit (联户单元) in a grid, placed on the map."""
+    grid = scope.get_for(db, user, Grid, grid_id, "change")
+    unit = create_neighbourhood_unit(
+        db, grid, name=body.name, households=body.households, contact_id=body.contact_id, actor=user
+    )
+    return actions.update_neighbourhood_unit(
+        db,
+        unit,
+        grid,
+        name=body.name,
+        households=body.households,
+        contact_id=body.contact_id,
+        lon=body.lon,
+        lat=body.lat,
+        actor=user,
+    )
+
+
+@api.put("/units/{unit_id}", response_model=NeighbourhoodUnitOut)
+def update_unit(unit_id: int, body: UnitIn, db: DB, user: CurrentUser) -> Any:
+    """Edit a neighbourhood unit: name, households, contact, place."""
+    unit = db.get(NeighbourhoodUnit, unit_id)
+    if unit is None:
+        raise NotFound(f"unit {unit_id} not found")
+    grid = scope.get_for(db, user, Grid, unit.grid_id, "change")
+    return actions.update_neighbourhood_unit(
+        db,
+        unit,
+        grid,
+        name=body.name,
+        households=body.households,
+        contact_id=body.contact_id,
+        lon=body.lon,
+        lat=body.lat,
+        actor=user,
+    )
 
 
 @api.post("/units/{unit_id}/retire", status_code=204)

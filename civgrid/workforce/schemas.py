@@ -147,3 +147,13 @@ class AppraisalItemIn(BaseModel):
 
 class CommentIn(BaseModel):
     comment: str = Field(max_length=2000)
+
+
+class UnitIn(BaseModel):
+    """A neighbourhood unit (联户单元): 10–50 households, a volunteer contact, a place."""
+
+    name: str = Field(min_length=1, max_length=100)
+    households: int = Field(ge=10, le=50)
+    contact_id: int | None = None
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)

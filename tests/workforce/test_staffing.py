@@ -170,3 +170,25 @@ def test_the_duty_roster_shows_on_the_command_center(
     assert [(d["user_id"], d["post"]) for d in now] == [(on.id, "白班值班员")]
     login(client, chief)
     assert "白班值班员" in client.get("/desk/command").text
+
+
+def test_neighbourhood_units_are_created_placed_edited_and_retired(
+    client: TestClient, make_user, bearer, staffed
+) -> None:
+    admin = bearer(make_user("admin", ("division", "441900101")))
+    body = {"name": "幸福楼联户", "households": 24, "lon": 113.7805, "lat": 23.0905}
+    r = client.post(f"/api/v1/grids/{staffed.grid.id}/units", json=body, headers=admin)
+    assert r.status_code == 201 and r.json()["lon"] == 113.7805
+    uid = r.json()["id"]
+    too_big = dict(body, households=80)
+    assert client.put(f"/api/v1/units/{uid}", json=too_big, headers=admin).status_code == 422
+    r = client.put(f"/api/v1/units/{uid}", json=dict(body, households=30), headers=admin)
+    assert r.json()["households"] == 30
+    assert (
+        client.put(f"/api/v1/units/{uid}", json=body, headers=bearer(staffed.leader)).status_code
+        == 403
+    )
+    listed = client.get(f"/api/v1/grids/{staffed.grid.id}/units", headers=admin).json()
+    assert [u["id"] for u in listed] == [uid]
+    assert client.post(f"/api/v1/units/{uid}/retire", headers=admin).status_code == 204
+    assert client.get(f"/api/v1/grids/{staffed.grid.id}/units", headers=admin).json() == []
