@@ -17,11 +17,13 @@ from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseAttachment
 from civgrid.cases.transitions import CaseState
+from civgrid.db.base import utcnow
 from civgrid.db.session import get_page_db
 from civgrid.desk import forms, service
 from civgrid.errors import CivgridError, Forbidden, NotFound
 from civgrid.web.i18n import N_
 from civgrid.web.templating import render
+from civgrid.workforce.service import on_duty
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,7 +53,8 @@ def command_center(request: Request, user: Staff, db: DB) -> Response:
     """指挥中心: incoming, to dispatch, approvals, to close, overdue."""
     require(user, service.COMMAND_ROLES)
     board = service.command_center(db, user)
-    return render(request, "desk/command.html", {"board": board, "nav": "command"})
+    duty = on_duty(db, user, at=utcnow())
+    return render(request, "desk/command.html", {"board": board, "nav": "command", "duty": duty})
 
 
 @router.get("/desk/command/fragment")
