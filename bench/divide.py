@@ -4,12 +4,12 @@ Inputs: the 749 Cambridge street blocks (shared/data/geo, ODC PDDL), the generat
 building township (civgrid.planning.synthetic) and assessor-like parcels derived from the
 blocks (civgrid.planning.parcels: lots with street gaps, zero-unit lots, a heavy tail, 0.3 %
 self-touching rings, features without geometry) at 1 k, 13 k and 50 k, divided end to end
-from the published features (repair, skip, project, divide) with the boundary around them. Every method partitions the same node graph
-(civgrid's Voronoi cell adjacency) and is scored on the same cell tiling: time, share of
-parts in the household band (parts that are one unit above the band maximum are left out:
-no method can fix them), contiguity (graph connectivity for the references; for civgrid the
-final polygons are single polygons) and Polsby-Popper median.
-max-p runs in a child process with a time cap, on one village of the township.
+from the published features (repair, skip, project, divide) with the boundary around them.
+Every method partitions the same node graph (civgrid's Voronoi cell adjacency) and is scored
+on the same cell tiling: time, share of parts in the household band (parts that are one unit
+above the band maximum are left out: no method can fix them), contiguity (graph connectivity
+for the references; for civgrid the final polygons are single polygons) and Polsby-Popper
+median. max-p runs in a child process with a time cap, on one village of the township.
 
     .venv/bin/python bench/divide.py [--maxp-cap 60] [--parcels 1000,13000,50000]
         [--repeat 5] [--only parcels]

@@ -29,7 +29,16 @@ def _lots() -> list[Parcel]:
         Parcel(f"L{i}", wgs(shapely.box(x + 5, y + 5, x + 55, y + 55)), 30)
         for i, (x, y) in enumerate((x, y) for x in range(0, 900, 60) for y in range(0, 600, 60))
     ]
-    ring = [(305, 305), (355, 305), (355, 355), (305, 355), (305, 305), (320, 330), (330, 330), (305, 305)]
+    ring = [
+        (305, 305),
+        (355, 305),
+        (355, 355),
+        (305, 355),
+        (305, 305),
+        (320, 330),
+        (330, 330),
+        (305, 305),
+    ]
     out[0] = Parcel("L0", wgs(shapely.Polygon(ring)), 30)
     out.append(Parcel("nogeom", None, 4))
     out.append(Parcel("line", wgs(shapely.LineString([(10, 10), (40, 40)])), 2))
@@ -58,7 +67,10 @@ def page(db: Session, client, make_user) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_geopackage_with_broken_features_is_divided_and_notes_shown(
-    db: Session, client, page: str, tmp_path: Path  # type: ignore[no-untyped-def]
+    db: Session,
+    client,
+    page: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     path = tmp_path / "parcels.gpkg"
     write(path, _lots())
@@ -95,7 +107,12 @@ def test_zipped_shapefile_is_divided(db: Session, client, page: str, tmp_path: P
     [
         ("units.geojson", b"this is not geodata", "that can be read", "无法读取"),
         ("units.zip", b"PK\x03\x04 broken", "that can be read", "无法读取"),
-        ("units.geojson", b'{"type": "FeatureCollection", "features": []}', "has no features", "没有要素"),
+        (
+            "units.geojson",
+            b'{"type": "FeatureCollection", "features": []}',
+            "has no features",
+            "没有要素",
+        ),
         (
             "units.geojson",
             b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties":'
@@ -106,7 +123,13 @@ def test_zipped_shapefile_is_divided(db: Session, client, page: str, tmp_path: P
     ],
 )
 def test_messy_files_get_a_localized_error_and_nothing_is_stored(
-    db: Session, client, page: str, name: str, content: bytes, en: str, zh: str  # type: ignore[no-untyped-def]
+    db: Session,
+    client,
+    page: str,
+    name: str,
+    content: bytes,
+    en: str,
+    zh: str,  # type: ignore[no-untyped-def]
 ) -> None:
     r = _post(client, page, name, content)
     assert r.status_code == 422
@@ -122,7 +145,10 @@ def test_messy_files_get_a_localized_error_and_nothing_is_stored(
 
 
 def test_only_nan_coordinates_and_a_missing_attribute_are_named(
-    db: Session, client, page: str, tmp_path: Path  # type: ignore[no-untyped-def]
+    db: Session,
+    client,
+    page: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     with np.errstate(invalid="ignore"):
         nan = shapely.Polygon([(113.75, 23.05), (float("nan"), 23.06), (113.76, 23.06)])
