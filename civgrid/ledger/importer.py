@@ -239,8 +239,10 @@ def _write(
             fields | {"_id": old["id"], "version": version, "retired_at": None, "updated_at": now}
         )
         history.append(_change(kind, old["id"], version, "imported", changes, actor, now))
+    ids: dict[str, int] = {}
+    adding = insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True)
     for start in range(0, len(inserts), CHUNK):
-        db.execute(insert(table), inserts[start : start + CHUNK])
+        ids.update((code, rid) for rid, code in db.execute(adding, inserts[start : start + CHUNK]))
         if progress:
             progress("write", min(start + CHUNK, len(inserts)), len(inserts))
     if updates:
@@ -253,11 +255,10 @@ def _write(
         )
         db.connection().execute(statement, updates)
     if inserts:
-        ids = _existing(db, kind, [r["code"] for r in inserts])
         shown = {c.field for c in COLUMNS[kind]}
         for r in inserts:
             created = {k: [None, jsonable(v)] for k, v in r.items() if k in shown}
-            history.append(_change(kind, ids[r["code"]]["id"], 1, "imported", created, actor, now))
+            history.append(_change(kind, ids[r["code"]], 1, "imported", created, actor, now))
     for start in range(0, len(history), CHUNK):
         db.execute(insert(CHANGES), history[start : start + CHUNK])
     result.inserted, result.updated = len(inserts), len(updates)
