@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     # Resident portal anti-abuse: submissions per address per hour, per contact per day.
     portal_max_per_ip_hour: int = Field(10, ge=1)
     portal_max_per_contact_day: int = Field(5, ge=1)
+    # Patrols (civgrid.workforce): raw points kept this long, then purged by the sweep.
+    patrol_points_keep_days: int = Field(90, ge=1)
+    patrol_max_speed_kmh: float = Field(60.0, gt=0)
+    patrol_max_outside_m: float = Field(3000.0, gt=0)
+    # Daily patrol hours required, per grid kind ("comprehensive:4,exclusive:2").
+    patrol_daily_hours: str = "comprehensive:4,exclusive:4"
 
     @field_validator("work_periods")
     @classmethod

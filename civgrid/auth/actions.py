@@ -40,9 +40,8 @@ def create_user(
     _check_password(password)
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
-    scope_rows = [
-        UserScope(kind=ScopeKind(k), ref=r if k != ScopeKind.ALL else "") for k, r in scopes
-    ]
+    scopes = list(dict.fromkeys((ScopeKind(k), r if k != ScopeKind.ALL else "") for k, r in scopes))
+    scope_rows = [UserScope(kind=k, ref=r) for k, r in scopes]  # each scope once
     if role != Role.RESIDENT and not scope_rows:
         raise Invalid("a staff user needs at least one scope (division, grid or department)")
     user = User(
@@ -86,6 +85,7 @@ def set_password(
 
 
 def deactivate_user(db: Session, user: User, *, actor: User | None, ip: str = "") -> None:
+    """Deactivate a user; their sessions and tokens stop working at once."""
     user.is_active = False
     user.auth_version += 1
     record(db, "user.deactivate", actor=actor, ip=ip, object_type="user", object_id=user.id)
@@ -142,4 +142,61 @@ def issue_token(db: Session, user: User, *, ip: str = "") -> tuple[str, ApiToken
 def revoke_token(db: Session, token: ApiToken, *, ip: str = "") -> None:
     token.revoked_at = utcnow()
     record(db, "token.revoke", actor=token.user, ip=ip, object_type="user", object_id=token.user_id)
+    db.commit()
+
+
+def update_user(
+    db: Session,
+    user: User,
+    *,
+    display_name: str | None = None,
+    role: Role | None = None,
+    employment: Employment | None = None,
+    work_phone: str | None = None,
+    scopes: Iterable[tuple[ScopeKind, str]] | None = None,
+    actor: User | None,
+    ip: str = "",
+) -> User:
+    """Edit a user's name, role, employment, phone or jurisdiction.
+
+    A change of role or scope ends the user's sessions and tokens, so nobody keeps rights
+    they no longer have.
+    """
+    changed: dict[str, object] = {}
+    if display_name is not None and display_name != user.display_name:
+        user.display_name = changed["display_name"] = display_name
+    if employment is not None and employment != user.employment:
+        user.employment = employment
+        changed["employment"] = str(employment)
+    if work_phone is not None and work_phone != user.work_phone:
+        user.work_phone = work_phone or None
+        changed["work_phone"] = True
+    rights = False
+    if role is not None and Role(role) != user.role:
+        user.role = Role(role)
+        changed["role"] = str(role)
+        rights = True
+    if scopes is not None:
+        wanted = sorted({(ScopeKind(k), r if k != ScopeKind.ALL else "") for k, r in scopes})
+        if user.role != Role.RESIDENT and not wanted:
+            raise Invalid("a staff user needs at least one scope (division, grid or department)")
+        if wanted != sorted((s.kind, s.ref) for s in user.scopes):
+            user.scopes = [UserScope(kind=k, ref=r) for k, r in wanted]
+            changed["scopes"] = [[str(k), r] for k, r in wanted]
+            rights = True
+    if rights:
+        user.auth_version += 1
+        db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    record(
+        db, "user.update", actor=actor, ip=ip, object_type="user", object_id=user.id, detail=changed
+    )
+    db.commit()
+    return user
+
+
+def reactivate_user(db: Session, user: User, *, actor: User | None, ip: str = "") -> None:
+    """Let a deactivated user log in again; their old sessions and tokens stay ended."""
+    user.is_active = True
+    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    record(db, "user.reactivate", actor=actor, ip=ip, object_type="user", object_id=user.id)
     db.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -15,6 +16,26 @@ from civgrid.db.session import get_db
 from civgrid.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the page layout shows of the logged-in user: plain values, not an ORM row.
+
+    The request's session is closed (and its rows expired) before an error page is rendered;
+    the layout must not depend on it.
+    """
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.username, user.display_name, user.role)
+
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -83,6 +104,7 @@ async def optional_user(
         if user is not None and not csrf_ok:
             raise Forbidden("CSRF token missing or wrong; reload the page and try again")
     request.state.user = user
+    request.state.viewer = Viewer.of(user) if user is not None else None
     return user
 
 

@@ -48,6 +48,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped on password change or deactivation so that old sessions stop working.
     auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Passed every required training course (civgrid.workforce): kept on the row so that the
+    # field-work gate costs no query.
+    field_cleared: Mapped[bool] = mapped_column(Boolean, default=False)
 
     scopes: Mapped[list[UserScope]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

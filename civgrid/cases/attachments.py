@@ -77,6 +77,8 @@ def check_image(data: bytes) -> CheckedImage:
                 width, height = img.size
     except Invalid:
         raise
+    except Image.DecompressionBombError:
+        raise Invalid(f"the photo has more than {MAX_PIXELS} pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
         raise Invalid(
             "the file is not a readable JPEG, PNG or WebP image", reason=str(exc)[:200]

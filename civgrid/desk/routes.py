@@ -203,10 +203,10 @@ def _act(
     require(user, service.STAFF_ROLES)
     case = cases.get_case_for(db, user, number, forms.FORMS[name].permission)
     try:
-        forms.run(db, case, user, name, form, photos)
+        taken = forms.run(db, case, user, name, form, photos)
     except CivgridError as exc:
         return _show_error(request, db, user, number, exc)
-    return RedirectResponse(f"/desk/cases/{number}?done={name}", status_code=303)
+    return RedirectResponse(f"/desk/cases/{number}?done={taken.value}", status_code=303)
 
 
 @router.get("/desk/cases/{number}/photos/{attachment_id}/{rendition}")

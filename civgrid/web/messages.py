@@ -47,4 +47,6 @@ RUNTIME_MESSAGES = (
     N_("rating must be between 1 and 5"),
     N_("choose the grid whose staff the complaint is about"),
     N_("the file is empty"),
+    N_("the geometry of the units could not be divided; check the file for broken shapes"),
+    N_("This page does not exist"),
 )

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 
 from civgrid.config import get_settings
-from civgrid.web.i18n import gettext, request_locale
+from civgrid.web.i18n import catalogue, gettext, request_locale
+from civgrid.web.nav import menu_for
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,13 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(get_settings().tz).strftime(fmt)
+
+
+@pass_context
+def _known(ctx: Any, message: str) -> str:
+    """``message`` in the page's language, or "" if the catalogue has no translation for it."""
+    locale = ctx.get("locale", "zh_CN")
+    return message if locale == "en" else catalogue(locale).get(message, "")
 
 
 @pass_context
@@ -48,6 +56,8 @@ def environment() -> Environment:
     )
     env.globals["_"] = _translate
     env.globals["label"] = _label
+    env.globals["menu_for"] = menu_for
+    env.globals["known"] = _known
     env.filters["localtime"] = localtime
     return env
 
@@ -63,7 +73,7 @@ def render(
         "request": request,
         "locale": locale,
         "csrf": csrf_token(request),
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "viewer", None),
         "settings": get_settings(),
         **(context or {}),
     }

@@ -1,7 +1,7 @@
 """ledger (addresses, buildings, dwellings, units, components, history) and inspections
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0016
 Create Date: 2026-12-07 05:34:51.774898
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import civgrid.db.base
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
