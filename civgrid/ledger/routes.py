@@ -24,7 +24,7 @@ from civgrid.ledger.exporter import export_file, write_template
 from civgrid.ledger.importer import MAX_BYTES, import_rows, read_table, write_error_workbook
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
-from civgrid.web.i18n import N_, gettext, request_locale
+from civgrid.web.i18n import N_, request_locale
 from civgrid.web.templating import render
 
 api = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
@@ -368,14 +368,11 @@ async def import_page(
     request: Request, db: PageDB, user: Staff, kind: LedgerKind, file: UploadFile
 ) -> Response:
     """Import from the list page: back to the list, or the error workbook to download."""
-    locale = request_locale(request)
     try:
-        response = await import_upload(db, user, kind, file, locale)
-    except Invalid as exc:  # the whole file refused: say why in the user's language
-        msgid = str(exc.detail.get("msgid") or exc.message)
-        params = exc.detail.get("params") or {}
-        text = gettext(locale, msgid)
-        raise Invalid(text % params if params else text) from None
+        response = await import_upload(db, user, kind, file, request_locale(request))
+    except Invalid as exc:  # the whole file refused: say why, in the user's language
+        ctx = {"nav": "ledger", "kind": kind, "error": exc}
+        return render(request, "ledger/import_refused.html", ctx, status_code=exc.status_code)
     if response.status_code == 200:
         return RedirectResponse(f"/ledger?kind={kind.value}&imported=1", status_code=303)
     return response
