@@ -239,6 +239,8 @@ def load_ledger(db: Session, console: Console | None = None) -> None:
     count = load_demo_ledger(db)
     if console and count:
         console.print(f"added the demo ledger and {count} inspections")
+
+
 def load_services(db: Session, console: Console | None = None) -> None:
     """Care households (with consent), disputes at each tier and notices."""
     from civgrid.care.demo import load_demo_care
