@@ -38,6 +38,14 @@ def _known(ctx: Any, message: str) -> str:
 
 
 @pass_context
+def _error_text(ctx: Any, error: Any) -> str:
+    """An error's message in the page's language, with its values in."""
+    template = getattr(error, "template", error.message)
+    text = gettext(ctx.get("locale", "zh_CN"), template)
+    return text % error.detail if "%(" in template else text
+
+
+@pass_context
 def _label(ctx: Any, choice: Any) -> str:
     return (
         str(choice.label(ctx.get("locale", "zh_CN"))) if hasattr(choice, "label") else str(choice)
@@ -56,6 +64,7 @@ def environment() -> Environment:
     env.globals["_"] = _translate
     env.globals["label"] = _label
     env.globals["known"] = _known
+    env.globals["error_text"] = _error_text
     env.filters["localtime"] = localtime
     return env
 
