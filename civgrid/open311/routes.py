@@ -120,17 +120,14 @@ async def create_request(fmt: str, request: Request, db: DB) -> Response:
     """Report a case (form-encoded, or multipart with a ``media`` photo); needs an api_key."""
     fmt = _format(fmt)
     submission = submission_from_form(await _form(request))
-    client = await run_in_threadpool(service.client_for_key, db, submission.api_key)
     media = await actions.read_media(submission)
-    token = await run_in_threadpool(
-        actions.submit_request, db, submission, client=client, media=media
-    )
-    case = service.case_for_token(db, token.token)
+    # One hop to the thread pool: the key, the checks and the one transaction that writes.
+    done = await run_in_threadpool(actions.submit_request, db, submission, media=media)
     # Realtime, so the id is there at once; the token is given too, for GET tokens.
     doc = [
         {
-            "service_request_id": case.number,
-            "token": token.token,
+            "service_request_id": done.number,
+            "token": done.token,
             "service_notice": None,
             "account_id": None,
         }
