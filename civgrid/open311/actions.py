@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from civgrid.audit.actions import record
 from civgrid.auth import scope
 from civgrid.auth.models import User
+from civgrid.cases import idempotency
 from civgrid.cases.actions.intake import Contact, plan_report, write_report
 from civgrid.cases.attachments import CheckedImage, add_photos, check_image
 from civgrid.cases.engine import Step
@@ -150,15 +152,25 @@ class Submitted:
     token: str
 
 
-def submit_request(db: Session, sub: Submission, *, media: bytes | None) -> Submitted:
+def submit_request(
+    db: Session, sub: Submission, *, media: bytes | None, idempotency_key: str | None = None
+) -> Submitted:
     """Take in an Open311 request (上报 through an outside system) as a case.
 
     The key is checked first (403), then every field (400). The case enters the one intake
     pipeline anonymously: names are never stored, only the optional phone and e-mail. The
     case, its token, the attribute answers and the photo are written in one transaction.
+    With an ``idempotency_key`` the client used before, nothing is written and the first
+    request's answer comes back.
     """
     client = service.client_for_key(db, sub.api_key)
     checked = check_submission(db, sub, media)
+    scope = f"open311:{client.id}"
+    if idempotency_key is not None:
+        first = idempotency.claim(db, scope, idempotency_key)
+        if first is not None:
+            db.rollback()
+            return Submitted(**json.loads(first))
     planned = plan_report(
         db,
         source=CaseSource.OPEN311,
@@ -174,6 +186,9 @@ def submit_request(db: Session, sub: Submission, *, media: bytes | None) -> Subm
 
     def extras(case: Case, _found: object) -> None:
         _record_extras(db, case, client, checked, token)
+        if idempotency_key is not None:
+            answer = json.dumps({"number": case.number, "token": token})
+            idempotency.remember(db, scope, idempotency_key, case.id, answer)
 
     write_report(db, planned, extras=extras)
     return Submitted(planned.case.number, token)

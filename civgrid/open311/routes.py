@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from civgrid.auth import scope
 from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import User
+from civgrid.cases import idempotency
 from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
@@ -119,10 +120,15 @@ def service_definition(service_code: str, fmt: str, db: DB, jurisdiction_id: str
 async def create_request(fmt: str, request: Request, db: DB) -> Response:
     """Report a case (form-encoded, or multipart with a ``media`` photo); needs an api_key."""
     fmt = _format(fmt)
-    submission = submission_from_form(await _form(request))
+    form = await _form(request)
+    submission = submission_from_form(form)
+    sent = request.headers.get(idempotency.HEADER) or form.get(idempotency.FIELD)
+    key = idempotency.check_key(sent if isinstance(sent, str) else None)
     media = await actions.read_media(submission)
     # One hop to the thread pool: the key, the checks and the one transaction that writes.
-    done = await run_in_threadpool(actions.submit_request, db, submission, media=media)
+    done = await run_in_threadpool(
+        actions.submit_request, db, submission, media=media, idempotency_key=key
+    )
     # Realtime, so the id is there at once; the token is given too, for GET tokens.
     doc = [
         {
