@@ -88,9 +88,8 @@ async def optional_user(
     """The authenticated user, or None. A bad bearer token is an error, not anonymity.
 
     A known bearer token is answered on the event loop with no query (``user_for_known_token``);
-    anything that reads the database runs in the thread pool: a lookup on the event loop would
-    block the whole server while SQLite's write lock (BEGIN IMMEDIATE) is held by a request
-    that needs the loop to finish.
+    anything that reads the database runs in the thread pool: a statement on the event loop
+    would block the whole server for as long as the database takes.
     """
     header = request.headers.get("Authorization", "")
     if header:
