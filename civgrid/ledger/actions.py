@@ -68,6 +68,8 @@ def read_or_refuse(kind: LedgerKind, cells: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(
             first.message % first.params if first.params else first.message,
             field=field,
+            msgid=first.message,  # the pages translate it with its params
+            params=first.params,
             errors=[f"{f}: {e}" for f, e in errors],
         )
     return values

@@ -41,12 +41,13 @@ def _kind(value: str) -> LedgerKind:
 
 
 def _fail(exc: CivgridError) -> None:
-    message = translate("zh_CN", exc.message)
-    params = {k: v for k, v in exc.detail.items() if isinstance(v, str | int | float)}
+    msgid = str(exc.detail.get("msgid") or exc.message)
+    params = exc.detail.get("params") or {}
+    message = translate("zh_CN", msgid)
     try:
-        message = message % params
+        message = message % params if params else message
     except (KeyError, TypeError, ValueError):
-        pass
+        message = exc.message
     console.print(f"[red]{message}[/red]")
     raise typer.Exit(1)
 

@@ -71,6 +71,11 @@ class NotASpreadsheet(Invalid):
     pass
 
 
+def refused(msgid: str, **params: Any) -> Invalid:
+    """A 422 whose message is written out, with the msgid and params the pages translate."""
+    return Invalid(msgid % params, msgid=msgid, params=params)
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
@@ -78,9 +83,7 @@ def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the first sheet of an .xlsx, or of a .csv (UTF-8 or GB18030)."""
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise Invalid(
-            N_("the file is larger than %(limit)s MB"), limit=MAX_BYTES // 2**20, size=size
-        )
+        raise refused(N_("the file is larger than %(limit)s MB"), limit=MAX_BYTES // 2**20)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         rows = _read_csv(path.read_bytes())
@@ -92,7 +95,7 @@ def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
     if not rows:
         raise Invalid(N_("the file is empty"))
     if len(rows) - 1 > MAX_ROWS:
-        raise Invalid(N_("more than %(limit)s rows"), limit=MAX_ROWS)
+        raise refused(N_("more than %(limit)s rows"), limit=MAX_ROWS)
     return [str(c or "").strip() for c in rows[0]], rows[1:]
 
 
@@ -135,10 +138,8 @@ def column_positions(kind: LedgerKind, header: Sequence[str]) -> dict[str, int]:
             found[key] = i
     missing = [c for c in COLUMNS[kind] if c.required and c.field not in found]
     if missing:
-        raise Invalid(
-            N_("the header lacks required columns: %(columns)s"),
-            columns=", ".join(c.header for c in missing),
-        )
+        columns = ", ".join(c.header for c in missing)
+        raise refused(N_("the header lacks required columns: %(columns)s"), columns=columns)
     return found
 
 
@@ -239,8 +240,10 @@ def _write(
             fields | {"_id": old["id"], "version": version, "retired_at": None, "updated_at": now}
         )
         history.append(_change(kind, old["id"], version, "imported", changes, actor, now))
+    ids: dict[str, int] = {}
+    adding = insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True)
     for start in range(0, len(inserts), CHUNK):
-        db.execute(insert(table), inserts[start : start + CHUNK])
+        ids.update((code, rid) for rid, code in db.execute(adding, inserts[start : start + CHUNK]))
         if progress:
             progress("write", min(start + CHUNK, len(inserts)), len(inserts))
     if updates:
@@ -253,11 +256,10 @@ def _write(
         )
         db.connection().execute(statement, updates)
     if inserts:
-        ids = _existing(db, kind, [r["code"] for r in inserts])
         shown = {c.field for c in COLUMNS[kind]}
         for r in inserts:
             created = {k: [None, jsonable(v)] for k, v in r.items() if k in shown}
-            history.append(_change(kind, ids[r["code"]]["id"], 1, "imported", created, actor, now))
+            history.append(_change(kind, ids[r["code"]], 1, "imported", created, actor, now))
     for start in range(0, len(history), CHUNK):
         db.execute(insert(CHANGES), history[start : start + CHUNK])
     result.inserted, result.updated = len(inserts), len(updates)

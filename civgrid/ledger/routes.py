@@ -368,7 +368,11 @@ async def import_page(
     request: Request, db: PageDB, user: Staff, kind: LedgerKind, file: UploadFile
 ) -> Response:
     """Import from the list page: back to the list, or the error workbook to download."""
-    response = await import_upload(db, user, kind, file, request_locale(request))
+    try:
+        response = await import_upload(db, user, kind, file, request_locale(request))
+    except Invalid as exc:  # the whole file refused: say why, in the user's language
+        ctx = {"nav": "ledger", "kind": kind, "error": exc}
+        return render(request, "ledger/import_refused.html", ctx, status_code=exc.status_code)
     if response.status_code == 200:
         return RedirectResponse(f"/ledger?kind={kind.value}&imported=1", status_code=303)
     return response

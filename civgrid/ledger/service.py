@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.grids.checks import VillageReport
+from civgrid.grids.geojson import register_card_extension
 from civgrid.grids.models import Grid
 from civgrid.grids.service import check_stored_village, village_codes_with_grids
 from civgrid.ledger.models import (
@@ -144,6 +145,18 @@ def _cell(db: Session, value: Any) -> Any:
     if db.get_bind().dialect.name == "sqlite":
         return cast(value, Integer)
     return func.floor(value)
+
+
+def _grid_card(db: Session, grid: Grid) -> dict[str, Any]:
+    """The grid map's card: the ledger's household count beside the filed one."""
+    figures = household_figures(db, grid)
+    return {
+        "ledger_households": figures.ledger,
+        "households_difference": f"{figures.difference:+d}",
+    }
+
+
+register_card_extension(_grid_card)
 
 
 # Below this many points a layer is sent as points; above, as grid-bucket clusters.

@@ -79,3 +79,16 @@ def test_the_grid_page_shows_both_counts_and_offers_the_book(
     assert book.headers["content-type"] == "application/pdf"
     login(client, place.outsider)
     assert client.get(f"/ledger/grids/{place.grid_code}/book.pdf").status_code == 404
+
+
+def test_the_grid_map_card_shows_the_ledger_count(
+    client: TestClient, db: Session, place: Place, bearer: Any
+) -> None:
+    cells = {"address": "石龙路2号", "households": 4, "lon": place.lon, "lat": place.lat}
+    actions.add_record(db, LedgerKind.DWELLINGS, cells, actor=None)
+    grid = db.scalar(select(Grid).where(Grid.code == place.grid_code))
+    assert grid is not None
+    card = client.get(f"/api/v1/grids/{grid.id}", headers=bearer(place.worker)).json()
+    card = card["properties"]["card"]
+    assert card["ledger_households"] == 4
+    assert card["households_difference"] == f"{4 - grid.households:+d}"

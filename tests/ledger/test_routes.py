@@ -177,3 +177,36 @@ def test_list_query_count_does_not_grow_with_rows(
     for i in range(1, 6):
         actions.add_record(db, LedgerKind.UNITS, unit_cells(place, code=f"Q-{i}"), actor=None)
     assert listed() == baseline
+
+
+def test_the_field_app_adds_a_place_or_says_what_is_wrong(
+    client: TestClient, db: Session, place: Place
+) -> None:
+    login(client, place.worker)
+    page = client.get("/field/ledger/new?kind=units")
+    assert page.status_code == 200 and 'id="locate-me"' in page.text
+    token = page.text.split('name="csrf-token" content="')[1].split('"')[0]
+    form = {"csrf_token": token, "name": "新开小店", "kind": "商店", "lon": str(place.lon)}
+    bad = client.post("/field/ledger/new?kind=units", data=form | {"lat": "北纬23度"})
+    assert bad.status_code == 422
+    assert "不是数字" in bad.text and 'value="新开小店"' in bad.text
+    assert db.scalar(select(func.count(Unit.id))) == 0
+    good = client.post(
+        "/field/ledger/new?kind=units", data=form | {"lat": str(place.lat)}, follow_redirects=False
+    )
+    assert good.status_code == 303 and good.headers["location"].startswith("/ledger/units/")
+    assert db.scalar(select(Unit.grid_code)) == place.grid_code
+
+
+def test_a_refused_upload_says_why_in_chinese(client: TestClient, place: Place) -> None:
+    login(client, place.worker)
+    page = client.get("/ledger?kind=units")
+    token = page.text.split('name="csrf-token" content="')[1].split('"')[0]
+    r = client.post(
+        "/ledger/units/import",
+        files={"file": ("u.csv", b"name,longitude\nx,113.8\n", "text/csv")},
+        data={"csrf_token": token},
+        headers={"Accept": "text/html"},
+    )
+    assert r.status_code == 422
+    assert "表头缺少必填列：类型 kind" in r.text
