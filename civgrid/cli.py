@@ -16,6 +16,7 @@ from civgrid.grids.cli import app as grids_app
 from civgrid.ledger.cli import app as ledger_app
 from civgrid.open311.cli import app as open311_app
 from civgrid.planning.cli import propose as propose_grids
+from civgrid.workforce.cli import app as workforce_app
 
 app = typer.Typer(help="civgrid: grid-based community service management.", no_args_is_help=True)
 app.add_typer(divisions_app, name="divisions")
@@ -25,6 +26,7 @@ app.add_typer(grids_app, name="grids")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(open311_app, name="open311")
 app.add_typer(figures_app, name="figures")
+app.add_typer(workforce_app, name="workforce")
 grids_app.command("propose")(propose_grids)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

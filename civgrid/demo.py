@@ -178,7 +178,17 @@ def load_demo(db: Session, console: Console | None = None) -> list[tuple[str, st
     load_ledger(db, console)
     load_history(db, console)
     load_services(db, console)
+    load_workforce(db, console)
     return users
+
+
+def load_workforce(db: Session, console: Console | None = None) -> None:
+    """Training records, a week of patrols, last week's meetings, last quarter's appraisal."""
+    from civgrid.workforce.demo import load_workforce_demo
+
+    count = load_workforce_demo(db)
+    if console and count:
+        console.print(f"recorded {count} demo patrols in {DEMO_TOWNSHIP}")
 
 
 def load_grids(db: Session, console: Console | None = None) -> None:
@@ -229,6 +239,8 @@ def load_ledger(db: Session, console: Console | None = None) -> None:
     count = load_demo_ledger(db)
     if console and count:
         console.print(f"added the demo ledger and {count} inspections")
+
+
 def load_services(db: Session, console: Console | None = None) -> None:
     """Care households (with consent), disputes at each tier and notices."""
     from civgrid.care.demo import load_demo_care

@@ -27,7 +27,7 @@ from civgrid.care.models import (
     VisitOutcome,
 )
 from civgrid.care.service import local_today
-from civgrid.cases.actions import report_case
+from civgrid.cases.actions import NewCase, plan_report, write_report
 from civgrid.cases.models import Case, CaseSource
 from civgrid.catalogue.service import get_category, suggest_department
 from civgrid.db.base import utcnow
@@ -200,18 +200,26 @@ def record_visit(
     note: str = "",
     needs_found: str = "",
 ) -> CareVisit:
-    """Record a home visit; a need found is reported as a case (source = care)."""
+    """Record a home visit; a need found is reported as a case (source = care).
+
+    The need's report is checked in full (``plan_report``) before anything is written, so a
+    need that cannot become a case leaves no visit behind either.
+    """
     note = text(note, "note", limit=2000, required=False)
     needs_found = text(needs_found, "needs_found", limit=2000, required=False)
+    outcome = VisitOutcome(outcome)
     if visited_on > local_today():
         raise Invalid("a visit cannot be in the future", field="visited_on")
-    enrolment = _locked(db, actor, enrolment_id, "visit")
+    enrolment = scope.get_for(db, actor, CareEnrolment, enrolment_id, "visit")
     _active(enrolment)
+    planned = _plan_need(db, enrolment, actor, needs_found) if needs_found else None
+    case = write_report(db, planned).case if planned else None  # intake commits the case
+    enrolment = _locked(db, actor, enrolment_id, "visit")
     visit = CareVisit(
         enrolment_id=enrolment.id,
         visited_on=visited_on,
         worker_id=actor.id,
-        outcome=VisitOutcome(outcome),
+        outcome=outcome,
         note=note,
         needs_found=needs_found,
     )
@@ -219,32 +227,31 @@ def record_visit(
     enrolment.visits += 1
     enrolment.next_visit_on = visited_on + timedelta(days=enrolment.visit_every_days)
     db.flush()
+    detail: dict[str, object] = {"visit": visit.id, "outcome": outcome.value}
+    if case is not None:
+        db.add(CareCase(enrolment_id=enrolment.id, case_id=case.id))
+        detail["case"] = case.number
     record(
         db,
         "care.visit",
         actor=actor,
         object_type="care_enrolment",
         object_id=enrolment.id,
-        detail={"visit": visit.id, "outcome": visit.outcome.value},
+        detail=detail,
     )
     db.commit()
-    if needs_found:
-        report_need(db, enrolment.id, actor=actor, need=needs_found)
     return visit
 
 
-def report_need(db: Session, enrolment_id: int, *, actor: User, need: str) -> Case:
-    """A need found becomes a case through the normal intake, linked to the enrolment.
+def _plan_need(db: Session, enrolment: CareEnrolment, actor: User, need: str) -> NewCase:
+    """The intake's checks and plan for a need (writes nothing).
 
     The case is placed at the grid's representative point, not at the home, and carries
     the need without the address: the category is private, so it is never published.
     """
-    need = text(need, "need", limit=2000)
-    enrolment = scope.get_for(db, actor, CareEnrolment, enrolment_id, "visit")
-    _active(enrolment)
     grid = _grid(db, enrolment.territory_code)
     point = from_text(grid.geometry).representative_point()
-    reported = report_case(
+    return plan_report(
         db,
         source=CaseSource.CARE,
         category=get_category(db, enrolment.group.category_code),
@@ -253,17 +260,25 @@ def report_need(db: Session, enrolment_id: int, *, actor: User, need: str) -> Ca
         description=need,
         actor=actor,
     )
-    db.add(CareCase(enrolment_id=enrolment.id, case_id=reported.case.id))
+
+
+def report_need(db: Session, enrolment_id: int, *, actor: User, need: str) -> Case:
+    """A need found becomes a case through the normal intake, linked to the enrolment."""
+    need = text(need, "need", limit=2000)
+    enrolment = scope.get_for(db, actor, CareEnrolment, enrolment_id, "visit")
+    _active(enrolment)
+    case = write_report(db, _plan_need(db, enrolment, actor, need)).case
+    db.add(CareCase(enrolment_id=enrolment.id, case_id=case.id))
     record(
         db,
         "care.need",
         actor=actor,
         object_type="care_enrolment",
         object_id=enrolment.id,
-        detail={"case": reported.case.number},
+        detail={"case": case.number},
     )
     db.commit()
-    return reported.case
+    return case
 
 
 def attach_consent_copy(

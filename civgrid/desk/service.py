@@ -19,7 +19,7 @@ from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.calendar.service import get_calendar
 from civgrid.calendar.units import Light
-from civgrid.cases.models import Case, CaseAttachment, CaseSummons, Priority
+from civgrid.cases.models import Case, CaseAttachment, CaseEvent, CaseSummons, Priority
 from civgrid.cases.service import scoped
 from civgrid.cases.transitions import OPEN, WORKING, CaseState
 from civgrid.catalogue.models import Category
@@ -162,6 +162,15 @@ def command_center(db: Session, user: User) -> CommandCenter:
         overdue=overdue(db, user),
         in_progress=cases_in(db, user, [*WORKING, S.HANDLED]),
     )
+
+
+def actor_names(db: Session, events: Iterable[CaseEvent]) -> dict[int, str]:
+    """Display names of the people in a timeline, by user id (one statement)."""
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not ids:
+        return {}
+    rows = db.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {uid: name for uid, name in rows}
 
 
 def categories_by_id(db: Session, ids: Iterable[int]) -> dict[int, Category]:

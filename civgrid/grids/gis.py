@@ -85,7 +85,9 @@ def read_layer(
     for i, geom in enumerate(geoms):
         attrs = {n: _plain(values[j][i]) for j, n in enumerate(names)}
         label = f"feature {i + 1}" + (f" ({attrs[names[0]]})" if names else "")
-        broken = geom is None or geom.is_empty or not np.isfinite(shapely.get_coordinates(geom)).all()
+        broken = (
+            geom is None or geom.is_empty or not np.isfinite(shapely.get_coordinates(geom)).all()
+        )
         if broken and keep_empty:
             rows.append((label, None if geom is None or geom.is_empty else geom, attrs))
             continue

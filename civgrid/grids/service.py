@@ -61,10 +61,10 @@ def grid_history(db: Session, grid: Grid) -> Sequence[GridVersion]:
 
 
 def neighbourhood_units(db: Session, grid: Grid) -> Sequence[NeighbourhoodUnit]:
-    """The neighbourhood units of a grid, by name."""
+    """The current (not retired) neighbourhood units of a grid, by name."""
     return db.scalars(
         select(NeighbourhoodUnit)
-        .where(NeighbourhoodUnit.grid_id == grid.id)
+        .where(NeighbourhoodUnit.grid_id == grid.id, NeighbourhoodUnit.retired_at.is_(None))
         .order_by(NeighbourhoodUnit.name)
     ).all()
 

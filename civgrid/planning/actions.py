@@ -24,7 +24,7 @@ from civgrid.errors import Conflict, Invalid, NotFound
 from civgrid.grids.actions import GridDraft, add_grid, adjust_grid, polygon, retire_grid
 from civgrid.grids.models import Grid, GridKind
 from civgrid.planning.divide import Proposal, divide_village
-from civgrid.planning.inputs import Unit
+from civgrid.planning.inputs import Unit, repair_units
 from civgrid.planning.models import GridProposal, ProposalStatus
 from civgrid.planning.nudge import regroup
 from civgrid.planning.report import check_proposal
@@ -92,7 +92,7 @@ def propose_grids(
         band_min=band[0],
         band_max=band[1],
         kind=kind,
-        inputs=dump_inputs(boundary, units, roads, sites, exclusive),
+        inputs=dump_inputs(boundary, repair_units(units)[0], roads, sites, exclusive),
         assignment=json.dumps(proposal.unit_grid),
         result=result,
         created_by_id=actor.id if actor else None,

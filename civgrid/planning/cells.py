@@ -127,7 +127,9 @@ def build(
     blocks = None
     if node_geoms is not None and len(a):
         apart = _apart(node_geoms, a, b)
-        touching = coo_matrix((np.ones(int((~apart).sum())), (a[~apart], b[~apart])), shape=(n_nodes, n_nodes))
+        touching = coo_matrix(
+            (np.ones(int((~apart).sum())), (a[~apart], b[~apart])), shape=(n_nodes, n_nodes)
+        )
         blocks = connected_components(touching, directed=False)[1]
     a, b, weight = _link_isolated(points, labels, n_nodes, a, b, weight)
     m = coo_matrix(
@@ -210,7 +212,9 @@ def _cells(vor: Voronoi, n: int) -> np.ndarray:
     flat = np.fromiter(
         (v for i in good.tolist() for v in regions[i]), dtype=np.int64, count=int(sizes.sum())
     )
-    rings = shapely.linearrings(vor.vertices[flat], indices=np.repeat(np.arange(len(good)), sizes[good]))
+    rings = shapely.linearrings(
+        vor.vertices[flat], indices=np.repeat(np.arange(len(good)), sizes[good])
+    )
     cells = np.full(n, shapely.Polygon(), dtype=object)
     cells[good] = shapely.polygons(rings)
     return cells

@@ -36,7 +36,7 @@ from civgrid.planning.inputs import (
     repair_units,
     validate,
 )
-from civgrid.planning.partition import choose_count, partition
+from civgrid.planning.partition import Refiner, choose_count, partition
 
 Progress = Callable[[str, float], None]  # (step, fraction done)
 
@@ -164,7 +164,8 @@ def divide_village(
     )
     nodes, node_geoms, graph = prep.nodes, prep.node_geoms, prep.graph
     tick("partition", 0.5)
-    assignment, band_notes = _assign(nodes, graph.adjacency, band, graph.blocks)
+    xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(node_geoms, dtype=object)))
+    assignment, band_notes = _assign(nodes, graph.adjacency, band, graph.blocks, xy)
     tick("grids", 0.8)
     polys, assignment = grid_polygons(prep.village, nodes, node_geoms, graph, assignment)
     grids = proposed_grids(
@@ -245,6 +246,7 @@ def _assign(
     adjacency: Any,
     band: tuple[int, int],
     blocks: np.ndarray | None = None,
+    xy: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[Explanation]]:
     """Grid index of every node: exclusive nodes alone, each connected area partitioned.
 
@@ -263,7 +265,13 @@ def _assign(
         return grid, notes
     sub = adjacency[rest][:, rest].tocsr()
     weights = np.array([nodes[i].households for i in rest], dtype=np.int64)
-    group = _groups(sub, weights, band, None if blocks is None else blocks[rest])
+    group = _groups(
+        sub,
+        weights,
+        band,
+        None if blocks is None else blocks[rest],
+        None if xy is None else xy[rest],
+    )
     member = csr_matrix((np.ones(len(rest)), (np.arange(len(rest)), group)))
     coarse = (member.T @ sub @ member).tocsr()
     coarse.setdiag(0)
@@ -282,6 +290,8 @@ def _assign(
         k, feasible = choose_count(h, band)
         part = partition(coarse[idx][:, idx].tocsr(), coarse_w[idx], k, band)
         part_of[idx] = part + next_id
+        if feasible and len(coarse_w) < len(rest):
+            _repair_fine(sub, weights, group, idx, part_of, band)
         if not feasible and h > band[0]:
             notes.append(
                 Explanation(
@@ -297,12 +307,49 @@ def _assign(
     return np.unique(grid, return_inverse=True)[1].astype(np.int64), notes
 
 
+def _repair_fine(
+    sub: csr_matrix,
+    weights: np.ndarray,
+    group: np.ndarray,
+    idx: np.ndarray,
+    part_of: np.ndarray,
+    band: tuple[int, int],
+) -> None:
+    """Where whole groups cannot bring every grid of an area into the band, move single
+    parcels across grid borders (``part_of`` is updated through the groups it splits no
+    further: parcels that move become groups of their own)."""
+    fine = np.flatnonzero(np.isin(group, idx))
+    part = part_of[group[fine]]
+    lo, hi = band
+    loads = np.bincount(part - part.min(), weights=weights[fine])
+    if ((loads >= lo) & (loads <= hi)).all():
+        return
+    base = int(part.min())
+    refiner = Refiner(sub[fine][:, fine].tocsr(), weights[fine], part - base, band)
+    refiner.repair_band()
+    moved = fine[refiner.part + base != part]
+    if len(moved):
+        # each moved parcel becomes its own group, assigned to its new grid
+        new = np.arange(len(moved)) + len(part_of)
+        group[moved] = new
+        part_of.resize(len(part_of) + len(moved), refcheck=False)
+        part_of[new] = refiner.part[np.searchsorted(fine, moved)] + base
+
+
 def _groups(
-    graph: csr_matrix, weights: np.ndarray, band: tuple[int, int], blocks: np.ndarray | None
+    graph: csr_matrix,
+    weights: np.ndarray,
+    band: tuple[int, int],
+    blocks: np.ndarray | None,
+    xy: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Group index of each node: its block where the block is connected and within the band
-    maximum; otherwise (and without blocks) every node alone. Units bounded by street centre
-    lines (blocks that touch) are thus never lumped together."""
+    """Group index of each node (groups are partitioned whole).
+
+    A block (parcels linked by touching edges) up to half the band minimum is one group; a
+    larger one, up to a few grids' worth, is cut across its long axis into runs of parcels of
+    at most half the band minimum (small lumps keep the band reachable); beyond that (units
+    bounded by street centre lines all touch) every node is its own group, as without blocks.
+    """
     n = len(weights)
     if blocks is None:
         return np.arange(n)
@@ -312,10 +359,39 @@ def _groups(
     linked = csr_matrix((np.ones(int(same.sum())), (rows[same], graph.indices[same])), (n, n))
     blocks = connected_components(linked, directed=False)[1]
     load = np.bincount(blocks, weights=weights)
-    size = np.bincount(blocks)
-    whole = (load[blocks] <= band[1]) & (size[blocks] > 1)
-    group = np.where(whole, blocks, n + np.arange(n))
-    return np.unique(group, return_inverse=True)[1].astype(np.int64)
+    cap = max(1, band[0] // 2)
+    # key of each node's group: (0, block, 0) whole, (1, block, run) cut, (2, node, 0) alone
+    kind = np.where(load[blocks] <= cap, 0, np.where(load[blocks] <= 4 * band[1], 1, 2))
+    if xy is None:
+        kind[kind == 1] = 2
+    key = np.column_stack([kind, blocks, np.zeros(n, dtype=np.int64)])
+    for b in np.unique(blocks[kind == 1]).tolist():
+        idx = np.flatnonzero(blocks == b)
+        key[idx, 2] = _runs(xy[idx], weights[idx], cap)  # type: ignore[index]
+    alone = kind == 2
+    key[alone, 1] = np.flatnonzero(alone)
+    group = np.unique(key, axis=0, return_inverse=True)[1].ravel()
+    # a run may fall apart in the graph: each linked piece is a group of its own
+    same = group[rows] == group[graph.indices]
+    linked = csr_matrix((np.ones(int(same.sum())), (rows[same], graph.indices[same])), (n, n))
+    return connected_components(linked, directed=False)[1].astype(np.int64)
+
+
+def _runs(xy: np.ndarray, weights: np.ndarray, cap: int) -> np.ndarray:
+    """Run index of each parcel along the long axis of its block, each run at most ``cap``
+    households (a parcel above ``cap`` alone)."""
+    centred = xy - xy.mean(axis=0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    order = np.argsort(centred @ axis, kind="stable")
+    run = np.zeros(len(xy), dtype=np.int64)
+    current, load = 0, 0
+    for i in order.tolist():
+        w = int(weights[i])
+        if load and load + w > cap:
+            current, load = current + 1, 0
+        run[i] = current
+        load += w
+    return run
 
 
 def _touching_grid(adjacency: Any, idx: np.ndarray, grid: np.ndarray) -> int:

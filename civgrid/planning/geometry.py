@@ -32,7 +32,9 @@ def polygonal(g: BaseGeometry | None) -> BaseGeometry:
         return shapely.Polygon()
     if len(parts) == 1:
         return parts[0]
-    return _union(lambda: shapely.union_all(parts), lambda: shapely.union_all(parts, grid_size=GRID_M))
+    return _union(
+        lambda: shapely.union_all(parts), lambda: shapely.union_all(parts, grid_size=GRID_M)
+    )
 
 
 def union(geoms: Sequence[BaseGeometry] | np.ndarray, *, coverage: bool = False) -> BaseGeometry:

@@ -203,9 +203,17 @@ def _site_problems(s: ProtectedSite, boundary: BaseGeometry) -> list[str]:
 
 
 def boundary_around(geoms: Sequence[BaseGeometry], *, reach_m: float = 40.0) -> BaseGeometry:
-    """A boundary enclosing the given features and the streets between them (WGS84)."""
-    whole = union([polygonal(g) if g.geom_type != "Point" else g.buffer(1e-6) for g in geoms])
+    """A boundary enclosing the given features and the streets between them (WGS84): one
+    polygon, reaching further (up to eight times) to take in outlying features."""
+    points = [g for g in geoms if g.geom_type == "Point"]
+    whole = union([polygonal(g) for g in geoms if g.geom_type != "Point"])
+    if points:
+        whole = shapely.union_all([whole, *points])
     frame = Frame(whole)
     m = frame.to_metric(whole)
-    closed = m.buffer(reach_m, quad_segs=2).buffer(-reach_m / 2, quad_segs=2)
-    return frame.to_wgs84(polygonal(union([closed, m.buffer(0.5)])))
+    for reach in (reach_m * 2**k for k in range(4)):
+        closed = m.buffer(reach, quad_segs=2).buffer(-reach / 2, quad_segs=2)
+        out = polygonal(union([closed, m.buffer(0.5)]))
+        if out.geom_type == "Polygon":
+            break
+    return frame.to_wgs84(out)

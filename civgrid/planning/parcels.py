@@ -1,9 +1,10 @@
 """Assessor-like parcels derived from real street blocks, for tests and the benchmark.
 
 Real parcel layers are not building footprints. This generator cuts each Cambridge street
-block (``units`` = residential units of the block) into lots the way a city is platted: rows of
-lots back to back across the block (about 45 m deep), the lot lines of neighbouring rows meeting (lots
-touch diagonally at corners) or not (T-junctions), now and then a sliver under a metre wide.
+block (``units`` = residential units of the block) into lots the way a city is platted: rows
+of lots back to back across the block (about 45 m deep), the lot lines of neighbouring rows
+meeting (lots touch diagonally at corners) or not (T-junctions), now and then a sliver under
+a metre wide. Each block first gives up half a street on every side.
 The streets stay gaps between the lots of different blocks. The block's units are spread over
 its lots: about 30 % of the lots hold none (shops, parks, schools, car parks), large blocks put
 most of their units on one lot (a heavy tail of single parcels with 500–1,200 units). As
@@ -38,9 +39,9 @@ class Parcel:
     units: int
 
 
-def parcels(blocks_path: Path, n: int = 13_000, *, seed: int = 24, broken: bool = True) -> list[
-    Parcel
-]:
+def parcels(
+    blocks_path: Path, n: int = 13_000, *, seed: int = 24, broken: bool = True
+) -> list[Parcel]:
     """Exactly ``n`` parcels: the blocks nearest the city centre (then copies of the city),
     each cut into lots."""
     rng = np.random.default_rng(seed)

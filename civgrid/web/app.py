@@ -197,6 +197,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
     from civgrid.portal import routes as portal_routes
+    from civgrid.workforce import admin_pages as workforce_admin
     from civgrid.workforce import pages as workforce_pages
     from civgrid.workforce import routes as workforce_routes
 
@@ -230,6 +231,7 @@ def _routers() -> list[APIRouter]:
         directory_routes.router,
         workforce_routes.api,
         workforce_pages.pages,
+        workforce_admin.admin,
         figure_routes.pages,
         figure_routes.api,
         care_routes.router,

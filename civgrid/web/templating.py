@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 
 from civgrid.config import get_settings
 from civgrid.web.i18n import catalogue, gettext, request_locale
@@ -39,6 +40,20 @@ def _known(ctx: Any, message: str) -> str:
 
 
 @pass_context
+def _error_text(ctx: Any, error: Any) -> str:
+    """An error's message in the page's language, with its values in."""
+    template = getattr(error, "template", error.message)
+    text = gettext(ctx.get("locale", "zh_CN"), template)
+    return text % error.detail if "%(" in template else text
+
+
+def _data(value: Any) -> Markup:
+    """People's data on a page (names, descriptions, notes, places), marked as not to be
+    translated: it stays in the language it was written in (``translate="no"``)."""
+    return Markup('<span translate="no">%s</span>') % ("" if value is None else value)
+
+
+@pass_context
 def _label(ctx: Any, choice: Any) -> str:
     return (
         str(choice.label(ctx.get("locale", "zh_CN"))) if hasattr(choice, "label") else str(choice)
@@ -58,7 +73,9 @@ def environment() -> Environment:
     env.globals["label"] = _label
     env.globals["menu_for"] = menu_for
     env.globals["known"] = _known
+    env.globals["error_text"] = _error_text
     env.filters["localtime"] = localtime
+    env.filters["data"] = _data
     return env
 
 

@@ -56,14 +56,18 @@ def week_summary(db: Session, grid: Grid, week_start: date) -> dict[str, Any]:
         .join(Category, Category.id == Case.category_id)
         .where(Case.grid_code == grid.code, Case.reported_at >= start, Case.reported_at < end)
     ).all()
-    ratings = db.scalars(
-        select(Case.rating).where(
-            Case.grid_code == grid.code,
-            Case.evaluated_at >= start,
-            Case.evaluated_at < end,
-            Case.rating.is_not(None),
+    ratings = [
+        r
+        for r in db.scalars(
+            select(Case.rating).where(
+                Case.grid_code == grid.code,
+                Case.evaluated_at >= start,
+                Case.evaluated_at < end,
+                Case.rating.is_not(None),
+            )
         )
-    ).all()
+        if r is not None
+    ]
     overdue = db.scalar(
         select(func.count()).where(
             Case.grid_code == grid.code, Case.state.in_(ACTIVE), Case.due_at < end

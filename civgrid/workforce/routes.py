@@ -19,13 +19,18 @@ from civgrid.auth.schemas import UserOut
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
 from civgrid.errors import Forbidden, NotFound
+from civgrid.grids.actions import create_neighbourhood_unit
 from civgrid.grids.models import Grid, NeighbourhoodUnit
-from civgrid.workforce import actions, meetings, patrols, service
-from civgrid.workforce.export import month_xlsx
-from civgrid.workforce.models import DutyShift, GridMeeting, TrainingCourse
+from civgrid.grids.schemas import NeighbourhoodUnitOut
+from civgrid.workforce import actions, appraisal, meetings, patrols, service
+from civgrid.workforce.export import appraisal_pdf, appraisal_xlsx, month_xlsx
+from civgrid.workforce.models import Appraisal, DutyShift, GridMeeting, TrainingCourse
 from civgrid.workforce.schemas import (
+    AppraisalItemIn,
+    AppraisalRunIn,
     BatchIn,
     BatchOut,
+    CommentIn,
     CourseIn,
     EndIn,
     ExamIn,
@@ -37,12 +42,14 @@ from civgrid.workforce.schemas import (
     ShiftIn,
     StaffIn,
     StaffOut,
+    UnitIn,
     UserUpdate,
 )
 
 api = APIRouter(prefix="/api/v1", tags=["workforce"])
 
 DB = Annotated[Session, Depends(get_db)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
@@ -88,6 +95,46 @@ def put_staff(grid_id: int, body: StaffIn, db: DB, user: CurrentUser) -> StaffOu
     return _staff(db, grid, warnings)
 
 
+@api.post("/grids/{grid_id}/units", response_model=NeighbourhoodUnitOut, status_code=201)
+def create_unit(grid_id: int, body: UnitIn, db: DB, user: CurrentUser) -> Any:
+    """Create a neighbourhood unit (联户单元) in a grid, placed on the map."""
+    grid = scope.get_for(db, user, Grid, grid_id, "change")
+    unit = create_neighbourhood_unit(
+        db, grid, name=body.name, households=body.households, contact_id=body.contact_id, actor=user
+    )
+    return actions.update_neighbourhood_unit(
+        db,
+        unit,
+        grid,
+        name=body.name,
+        households=body.households,
+        contact_id=body.contact_id,
+        lon=body.lon,
+        lat=body.lat,
+        actor=user,
+    )
+
+
+@api.put("/units/{unit_id}", response_model=NeighbourhoodUnitOut)
+def update_unit(unit_id: int, body: UnitIn, db: DB, user: CurrentUser) -> Any:
+    """Edit a neighbourhood unit: name, households, contact, place."""
+    unit = db.get(NeighbourhoodUnit, unit_id)
+    if unit is None:
+        raise NotFound(f"unit {unit_id} not found")
+    grid = scope.get_for(db, user, Grid, unit.grid_id, "change")
+    return actions.update_neighbourhood_unit(
+        db,
+        unit,
+        grid,
+        name=body.name,
+        households=body.households,
+        contact_id=body.contact_id,
+        lon=body.lon,
+        lat=body.lat,
+        actor=user,
+    )
+
+
 @api.post("/units/{unit_id}/retire", status_code=204)
 def retire_unit(unit_id: int, db: DB, user: CurrentUser) -> Response:
     """Retire a neighbourhood unit (联户单元)."""
@@ -102,18 +149,23 @@ def retire_unit(unit_id: int, db: DB, user: CurrentUser) -> Response:
 # --- user administration --------------------------------------------------------------------
 
 
+def check_grants(admin: User, scopes: list[tuple[str, str]]) -> None:
+    """An admin grants only scopes inside their own jurisdiction (403 otherwise)."""
+    j = scope.Jurisdiction.of(admin)
+    for kind, ref in scopes:
+        if kind in ("division", "grid") and not j.covers_code(ref):
+            raise Forbidden(f"scope {kind} {ref} is outside your jurisdiction")
+        if kind == "all" and not j.everywhere:
+            raise Forbidden("only a national administrator may grant scope 'all'")
+
+
 @api.patch("/users/{user_id}", response_model=UserOut)
 def update_user(
     user_id: int, body: UserUpdate, request: Request, db: DB, user: CurrentUser
 ) -> User:
     """Edit a user; new scopes must lie inside the admin's own jurisdiction."""
     target = scope.get_for(db, user, User, user_id, "change")
-    j = scope.Jurisdiction.of(user)
-    for s in body.scopes or []:
-        if s.kind in ("division", "grid") and not j.covers_code(s.ref):
-            raise Forbidden(f"scope {s.kind} {s.ref} is outside your jurisdiction")
-        if s.kind == "all" and not j.everywhere:
-            raise Forbidden("only a national administrator may grant scope 'all'")
+    check_grants(user, [(s.kind, s.ref) for s in body.scopes or []])
     return auth_actions.update_user(
         db,
         target,
@@ -248,7 +300,7 @@ def month(
     if format == "xlsx":
         return Response(
             month_xlsx(rows, month),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="patrols-{month}.xlsx"'},
         )
     return [r.__dict__ for r in rows]
@@ -353,3 +405,87 @@ def _meeting(m: GridMeeting) -> dict[str, Any]:
         "minutes": m.minutes,
         "held_at": m.held_at.isoformat() if m.held_at else None,
     }
+
+
+# --- quarterly appraisal --------------------------------------------------------------------
+
+
+def _appraisal(a: Appraisal, who: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "quarter": a.quarter,
+        "user_id": a.user_id,
+        "name": who.get(a.user_id, ""),
+        "grid_code": a.territory_code,
+        "parts": a.parts,
+        "total": a.total,
+        "grade": a.grade,
+        "rank": a.rank,
+        "comment": a.comment,
+    }
+
+
+@api.post("/appraisals/run")
+def run_appraisal(body: AppraisalRunIn, db: DB, user: CurrentUser) -> list[dict[str, Any]]:
+    """Score a quarter for the workers under a division (admins)."""
+    rows = appraisal.appraise_quarter(db, quarter=body.quarter, division=body.division, actor=user)
+    who = service.names(db, {r.user_id for r in rows})
+    return [_appraisal(r, who) for r in rows]
+
+
+@api.post("/appraisals/items", status_code=204)
+def enter_item(body: AppraisalItemIn, db: DB, user: CurrentUser) -> Response:
+    """Enter a manual item (training, meeting attendance …) for a worker's quarter."""
+    worker = scope.get_for(db, user, User, body.user_id, "view")
+    appraisal.enter_item(
+        db, quarter=body.quarter, worker=worker, item=body.item, points=body.points, actor=user
+    )
+    return Response(status_code=204)
+
+
+@api.get("/appraisals")
+def list_appraisals(
+    db: DB,
+    user: CurrentUser,
+    quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")],
+    division: Annotated[str, Query(pattern=r"^\d{0,15}$")] = "",
+    format: Annotated[str, Query(pattern="^(json|xlsx|pdf)$")] = "json",
+) -> Any:
+    """A quarter's appraisals in the caller's territory, ranked; XLSX and PDF too."""
+    query = scope.restrict(select(Appraisal).where(Appraisal.quarter == quarter), user, "view")
+    if division:
+        query = query.where(Appraisal.territory_code.startswith(division, autoescape=True))
+    rows = db.scalars(query.order_by(Appraisal.rank)).all()
+    who = service.names(db, {r.user_id for r in rows})
+    if format == "json":
+        return [_appraisal(r, who) for r in rows]
+    units = appraisal.unit_scores(db, quarter=quarter, division=division) if division else []
+    if format == "xlsx":
+        data, media = appraisal_xlsx(rows, who, units, quarter), XLSX
+    else:
+        data, media = appraisal_pdf(rows, who, units, quarter, division), "application/pdf"
+    name = f"appraisal-{quarter}-{division or 'all'}.{format}"
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@api.get("/me/appraisals")
+def my_appraisals(db: DB, user: CurrentUser) -> list[dict[str, Any]]:
+    """My own appraisals, newest quarter first."""
+    rows = db.scalars(
+        select(Appraisal).where(Appraisal.user_id == user.id).order_by(Appraisal.quarter.desc())
+    )
+    return [_appraisal(r, {user.id: user.display_name}) for r in rows]
+
+
+@api.put("/me/appraisals/{appraisal_id}/comment")
+def comment_appraisal(
+    appraisal_id: int, body: CommentIn, db: DB, user: CurrentUser
+) -> dict[str, Any]:
+    """Add my comment to my own appraisal."""
+    row = db.get(Appraisal, appraisal_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"appraisal {appraisal_id} not found")
+    appraisal.comment(db, row, user, body.comment)
+    return _appraisal(row, {user.id: user.display_name})

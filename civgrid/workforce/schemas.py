@@ -131,3 +131,29 @@ class MeetingIn(BaseModel):
 
 class MeetingPrepareIn(BaseModel):
     week_start: date
+
+
+class AppraisalRunIn(BaseModel):
+    quarter: str = Field(pattern=r"^\d{4}-Q[1-4]$")
+    division: str = Field(min_length=2, max_length=15, pattern=r"^\d+$")
+
+
+class AppraisalItemIn(BaseModel):
+    quarter: str = Field(pattern=r"^\d{4}-Q[1-4]$")
+    user_id: int
+    item: str = Field(min_length=1, max_length=40)
+    points: float = Field(ge=0, le=100)
+
+
+class CommentIn(BaseModel):
+    comment: str = Field(max_length=2000)
+
+
+class UnitIn(BaseModel):
+    """A neighbourhood unit (联户单元): 10–50 households, a volunteer contact, a place."""
+
+    name: str = Field(min_length=1, max_length=100)
+    households: int = Field(ge=10, le=50)
+    contact_id: int | None = None
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)

@@ -192,3 +192,18 @@ def test_the_pair_up_volunteer_sees_the_household_and_may_visit(care: Care) -> N
     assert e.next_visit_on == local_today() + timedelta(days=7)
     with pytest.raises(Invalid, match="frequency"):
         care.enrol(visit_every_days=0)
+
+
+def test_a_need_that_cannot_become_a_case_leaves_no_visit(care: Care, db: Session) -> None:
+    from civgrid.catalogue.models import Category
+
+    e = care.enrol()
+    category = db.scalar(select(Category).where(Category.code == "G06002"))
+    category.code = "G06002-gone"  # the matter is no longer in the catalogue
+    db.commit()
+    with pytest.raises(NotFound):
+        actions.record_visit(
+            db, e.id, actor=care.worker, visited_on=local_today(), outcome="met", needs_found="漏水"
+        )
+    assert service.visits_of(db, e) == []
+    assert db.get(CareEnrolment, e.id).visits == 0

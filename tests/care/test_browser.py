@@ -48,6 +48,11 @@ def test_a_home_visit_from_the_field_app_at_phone_size(
     assert "<b>老人精神很好</b>" in page.inner_text("main")
     assert page.locator("main b").count() == 0
     screenshot(page, "record")
+    # The worker's mediation desk fits the phone too (wide tables scroll inside their card).
+    page.click("nav a[href='/mediation']")
+    page.wait_for_selector("h1")
+    assert page.evaluate(OVERFLOW) <= 0
+    screenshot(page, "mediation")
     page.context.close()
 
 

@@ -80,7 +80,9 @@ def test_rows_of_lots_meeting_in_t_junctions_with_slivers_divide() -> None:
             cuts = np.sort(np.concatenate([[0, 190], rng.uniform(5, 185, 12)]))
             cuts = np.sort(np.append(cuts, cuts[3] + 0.4))
             for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
-                geom = wgs(shapely.box(x0 + a, y0 + 100 * (block % 2), x0 + b, y1 + 100 * (block % 2)))
+                geom = wgs(
+                    shapely.box(x0 + a, y0 + 100 * (block % 2), x0 + b, y1 + 100 * (block % 2))
+                )
                 units.append(Unit(f"k{block}-{row}-{i}", geom, int(rng.integers(0, 12))))
     p = divide_village(VILLAGE_CODE, village, units)
     assert len(p.unit_grid) == len(units)
@@ -90,8 +92,19 @@ def test_rows_of_lots_meeting_in_t_junctions_with_slivers_divide() -> None:
 
 def test_unusable_features_are_skipped_and_named_broken_ones_repaired() -> None:
     village = wgs(shapely.box(0, 0, 500, 500))
-    good = [Unit(f"u{i}", wgs(shapely.box(20 + 90 * i, 200, 80 + 90 * i, 260)), 80) for i in range(5)]
-    ring = [(300, 50), (360, 50), (360, 110), (300, 110), (300, 50), (320, 80), (330, 80), (300, 50)]
+    good = [
+        Unit(f"u{i}", wgs(shapely.box(20 + 90 * i, 200, 80 + 90 * i, 260)), 80) for i in range(5)
+    ]
+    ring = [
+        (300, 50),
+        (360, 50),
+        (360, 110),
+        (300, 110),
+        (300, 50),
+        (320, 80),
+        (330, 80),
+        (300, 50),
+    ]
     with np.errstate(invalid="ignore"):
         nan = shapely.Polygon([(10, 10), (math.nan, 20), (20, 20), (10, 10)])
     odd = [

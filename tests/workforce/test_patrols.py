@@ -13,7 +13,6 @@ from civgrid.workforce import patrols as patrol_actions
 from civgrid.workforce.models import Patrol, PatrolDay, PatrolPoint, PatrolState
 from tests.workforce.conftest import T0, point
 
-
 NOW = [T0]
 
 

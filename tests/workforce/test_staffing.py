@@ -141,3 +141,54 @@ def test_user_admin_checks_role_place_and_granted_scopes(
         client.patch(f"/api/v1/users/{worker.id}", json={"scopes": []}, headers=local).status_code
         == 422
     )
+
+
+def test_the_duty_roster_shows_on_the_command_center(
+    client: TestClient, db: Session, make_user, bearer
+) -> None:
+    from datetime import timedelta
+
+    from civgrid.db.base import utcnow
+    from tests.desk.conftest import login
+
+    chief = make_user("duty_chief", ("division", "441900101"))
+    on = make_user("dispatcher", ("division", "441900101"), username="zhiban")
+    shift = {
+        "user_id": on.id,
+        "division_code": "441900101",
+        "starts_at": (utcnow() - timedelta(hours=1)).isoformat(),
+        "ends_at": (utcnow() + timedelta(hours=7)).isoformat(),
+        "post": "白班值班员",
+    }
+    assert client.post("/api/v1/duty", json=shift, headers=bearer(chief)).status_code == 201
+    backwards = dict(shift, ends_at=shift["starts_at"], starts_at=shift["ends_at"])
+    assert client.post("/api/v1/duty", json=backwards, headers=bearer(chief)).status_code == 422
+    far = dict(shift, division_code="441900102")
+    assert client.post("/api/v1/duty", json=far, headers=bearer(chief)).status_code == 404
+    assert client.post("/api/v1/duty", json=shift, headers=bearer(on)).status_code == 403
+    now = client.get("/api/v1/duty/now", headers=bearer(on)).json()
+    assert [(d["user_id"], d["post"]) for d in now] == [(on.id, "白班值班员")]
+    login(client, chief)
+    assert "白班值班员" in client.get("/desk/command").text
+
+
+def test_neighbourhood_units_are_created_placed_edited_and_retired(
+    client: TestClient, make_user, bearer, staffed
+) -> None:
+    admin = bearer(make_user("admin", ("division", "441900101")))
+    body = {"name": "幸福楼联户", "households": 24, "lon": 113.7805, "lat": 23.0905}
+    r = client.post(f"/api/v1/grids/{staffed.grid.id}/units", json=body, headers=admin)
+    assert r.status_code == 201 and r.json()["lon"] == 113.7805
+    uid = r.json()["id"]
+    too_big = dict(body, households=80)
+    assert client.put(f"/api/v1/units/{uid}", json=too_big, headers=admin).status_code == 422
+    r = client.put(f"/api/v1/units/{uid}", json=dict(body, households=30), headers=admin)
+    assert r.json()["households"] == 30
+    assert (
+        client.put(f"/api/v1/units/{uid}", json=body, headers=bearer(staffed.leader)).status_code
+        == 403
+    )
+    listed = client.get(f"/api/v1/grids/{staffed.grid.id}/units", headers=admin).json()
+    assert [u["id"] for u in listed] == [uid]
+    assert client.post(f"/api/v1/units/{uid}/retire", headers=admin).status_code == 204
+    assert client.get(f"/api/v1/grids/{staffed.grid.id}/units", headers=admin).json() == []

@@ -76,13 +76,13 @@
         l.on("click", () => showCard(f.properties.id));
       },
     }).addTo(map);
-    layersControl.addOverlay(gridLayer, "网格 Grids");
+    layersControl.addOverlay(gridLayer, el.dataset.labelGrids);
     if (fc.features.length) map.fitBounds(gridLayer.getBounds());
     else map.setView([23.09, 113.78], 13);
     farAway();
   }).then(() => getJSON("/api/v1/grids/villages" + q)).then((fc) => {
     const layer = L.geoJSON(fc, { style: { color: "#111", weight: 2.5, fill: false }, interactive: false }).addTo(map);
-    layersControl.addOverlay(layer, "村/社区 Villages");
+    layersControl.addOverlay(layer, el.dataset.labelVillages);
   });
 
   const overlays = (layers) => layers.reduce((chain, info) => chain
