@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from civgrid.inspections.models import (
     InspectionPlan,
     InspectionRecord,
 )
-from civgrid.inspections.schemas import ItemEdit, RecordIn, RecordOut
+from civgrid.inspections.schemas import MAX_ID, ItemEdit, RecordIn, RecordOut
 from civgrid.ledger import actions as ledger_actions
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
@@ -102,7 +102,9 @@ def templates(db: DB, user: Staff) -> list[dict[str, Any]]:
 
 
 @api.patch("/items/{item_id:int}")
-def edit_item(db: DB, user: Staff, item_id: int, body: ItemEdit) -> dict[str, Any]:
+def edit_item(
+    db: DB, user: Staff, item_id: Annotated[int, Path(le=MAX_ID)], body: ItemEdit
+) -> dict[str, Any]:
     """An admin edits a checklist item (refused if the template changed since it was read)."""
     scope.check_role(user, ChecklistTemplate, "change")
     item = db.get(ChecklistItem, item_id)
@@ -178,10 +180,10 @@ def form_page(
     request: Request,
     db: PageDB,
     user: Staff,
-    template: int,
+    template: Annotated[int, Query(ge=1, le=MAX_ID)],
     kind: LedgerKind,
-    target: int,
-    plan: int | None = None,
+    target: Annotated[int, Query(ge=1, le=MAX_ID)],
+    plan: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The checklist form; the browser keeps a draft and sends it once it is online."""
     scope.check_role(user, InspectionRecord, "change")

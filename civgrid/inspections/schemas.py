@@ -9,9 +9,11 @@ from pydantic import AwareDatetime, BaseModel, Field
 from civgrid.inspections.models import ItemResult
 from civgrid.ledger.models import LedgerKind
 
+MAX_ID = 2**31 - 1
+
 
 class ResultIn(BaseModel):
-    item_id: int
+    item_id: int = Field(ge=1, le=MAX_ID)
     result: ItemResult
     note: str = Field("", max_length=1000)
 
@@ -20,14 +22,14 @@ class RecordIn(BaseModel):
     """An inspection; ``client_key`` is the draft's id, so a draft sent twice is stored once."""
 
     client_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    template_id: int
+    template_id: int = Field(ge=1, le=MAX_ID)
     kind: LedgerKind
-    target_id: int
+    target_id: int = Field(ge=1, le=MAX_ID)
     inspected_at: AwareDatetime | None = None
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     note: str = Field("", max_length=1000)
-    plan_id: int | None = None
+    plan_id: int | None = Field(None, ge=1, le=MAX_ID)
     results: list[ResultIn] = Field(max_length=100)
 
 

@@ -34,6 +34,7 @@ DB = Annotated[Session, Depends(get_db)]
 PageDB = Annotated[Session, Depends(get_page_db, scope="function")]
 Staff = Annotated[User, Depends(current_user)]
 Territory = Annotated[str, Query(pattern=r"^\d{0,15}$", description="grid or division code")]
+MAX_ID = 2**31 - 1
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA = {
     ".xlsx": XLSX,
@@ -54,6 +55,8 @@ def out(kind: LedgerKind, row: Any) -> dict[str, Any]:
 
 
 def _record(db: Session, user: User, kind: LedgerKind, record_id: int, action: str = "view") -> Any:
+    if not 0 < record_id <= MAX_ID:  # beyond an INTEGER column: no such row, not a 500
+        raise NotFound(f"{kind.value} {record_id} not found")
     return scope.get_for(db, user, MODELS[kind], record_id, action)
 
 

@@ -210,3 +210,22 @@ def test_a_refused_upload_says_why_in_chinese(client: TestClient, place: Place) 
     )
     assert r.status_code == 422
     assert "表头缺少必填列：类型 kind" in r.text
+
+
+def test_ids_beyond_an_integer_are_4xx(client: TestClient, place: Place, bearer: Any) -> None:
+    headers = bearer(place.worker)
+    huge = 99999999999999999999
+    assert client.get(f"/api/v1/ledger/units/{huge}", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/ledger/units/{2**31}", headers=headers).status_code == 404
+    form = f"/field/inspections/form?template={huge}&kind=units&target=1"
+    assert client.get(form, headers=headers).status_code == 422
+    body = {
+        "client_key": "draft-0001",
+        "template_id": huge,
+        "kind": "units",
+        "target_id": 1,
+        "results": [],
+    }
+    assert client.post("/api/v1/inspections/records", json=body, headers=headers).status_code == 422
+    assert client.get("/api/v1/ledger/units/layer?bbox=1,2,3", headers=headers).status_code == 422
+    assert client.get("/api/v1/ledger/people", headers=headers).status_code == 422
