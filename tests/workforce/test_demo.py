@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from civgrid.auth.models import User
 from civgrid.db.base import utcnow
-from civgrid.workforce.patrols import day_span, local_day
 from civgrid.workforce.models import (
     Appraisal,
     ExamResult,
@@ -15,6 +14,7 @@ from civgrid.workforce.models import (
     PatrolDay,
     PatrolState,
 )
+from civgrid.workforce.patrols import day_span, local_day
 
 
 def test_the_demo_has_a_week_of_patrols_meetings_and_an_appraisal(demo_site) -> None:  # type: ignore[no-untyped-def]
