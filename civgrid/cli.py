@@ -13,6 +13,7 @@ from civgrid.config import get_settings
 from civgrid.divisions.cli import app as divisions_app
 from civgrid.figures.cli import app as figures_app
 from civgrid.grids.cli import app as grids_app
+from civgrid.ledger.cli import app as ledger_app
 from civgrid.open311.cli import app as open311_app
 from civgrid.planning.cli import propose as propose_grids
 from civgrid.workforce.cli import app as workforce_app
@@ -22,6 +23,7 @@ app.add_typer(divisions_app, name="divisions")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(grids_app, name="grids")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(open311_app, name="open311")
 app.add_typer(figures_app, name="figures")
 app.add_typer(workforce_app, name="workforce")

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -180,6 +181,41 @@ def live_server(engine: Engine) -> Iterator[str]:
     yield url
     server.should_exit = True
     thread.join(timeout=5)
+
+
+@contextmanager
+def serve(sessions: sessionmaker[Session]) -> Iterator[str]:
+    """The app served by uvicorn on a thread, its requests' sessions from ``sessions``."""
+    import uvicorn
+
+    from civgrid.db.session import get_db
+    from civgrid.web.app import create_app
+
+    def request_db() -> Iterator[Session]:
+        with sessions() as session:
+            yield session
+
+    application = create_app()
+    application.dependency_overrides[get_db] = request_db
+    application.state.session_factory = sessions
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
 
 
 @dataclass(frozen=True)

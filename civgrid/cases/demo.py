@@ -201,8 +201,9 @@ def load_demo_history(
 ) -> int:
     """About 13 months of the township's cases, written in bulk as the actions would.
 
-    Skipped when a case older than 30 days exists. Supervisors report and verify across the
-    township, the demo worker in their own village; each department's handler handles.
+    Skipped when a case older than ``days`` − 30 days exists (the history is there).
+    Supervisors report and verify across the township, the demo worker in their own village;
+    each department's handler handles.
     """
     import random
     from datetime import timedelta
@@ -212,7 +213,8 @@ def load_demo_history(
     from civgrid.db.base import utcnow
 
     now = utcnow()
-    if db.scalar(select(Case.id).where(Case.reported_at < now - timedelta(days=30)).limit(1)):
+    old = now - timedelta(days=days - 30)  # other demo loaders write a few months back only
+    if db.scalar(select(Case.id).where(Case.reported_at < old).limit(1)):
         return 0
     users = {u.username: u for u in db.scalars(select(User))}
     cast = history.Cast(users)

@@ -6,9 +6,10 @@ Action functions (``civgrid.cases.actions``) are written as::
         ...validate arguments...
         step.move(CaseAction.DISPATCH, note=note, data={...})
 
-``acting`` locks the row (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` serialises
-writers anyway), checks role and jurisdiction, and commits once at the end, delivering
-notifications only after the commit. Any error rolls everything back.
+``acting`` locks the row (``SELECT … FOR UPDATE``; on SQLite, which has no row locks, the
+transaction first becomes the database's one writer: ``hold_write_lock``), checks role and
+jurisdiction, and commits once at the end, delivering notifications only after the commit.
+Any error rolls everything back.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from civgrid.cases.transitions import CaseAction, CaseState, target
 from civgrid.catalogue.models import Stage
 from civgrid.catalogue.service import time_limit_for
 from civgrid.db.base import utcnow
+from civgrid.db.session import hold_write_lock
 from civgrid.errors import Conflict, Invalid
 
 S = CaseState
@@ -171,6 +173,7 @@ class Step:
 
 def lock(db: Session, case: Case) -> Case:
     """Reload the case under a row lock so that concurrent actions queue, then re-check."""
+    hold_write_lock(db)
     db.refresh(case, with_for_update=True)
     return case
 

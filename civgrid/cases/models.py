@@ -32,6 +32,7 @@ class CaseSource(LabelledEnum):
     OPEN311 = ("open311", "Open311", "Open311 client")
     INSPECTION = ("inspection", "检查发现", "Inspection finding")
     IMPORT = ("import", "外部导入", "Imported")
+    CARE = ("care", "关爱走访发现", "Care programme visit")
 
 
 class CaseLevel(LabelledEnum):
@@ -230,3 +231,21 @@ class CaseNumberCounter(Base):
 
     prefix: Mapped[str] = mapped_column(String(24), primary_key=True)  # "441900101-20261123"
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key`` for one report: a retry with it gets the first answer.
+
+    Keys are per client (``scope``: ``api:<user id>`` or ``open311:<client id>``); the row is
+    written in the report's own transaction, so a report and its key commit or vanish together.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    answer: Mapped[str] = mapped_column(Text, default="")  # the first answer's body
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

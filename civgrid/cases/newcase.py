@@ -45,6 +45,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from civgrid.cases.duplicates import Duplicate, Near, duplicates_query, nearest
 from civgrid.cases.models import Case, CaseClock, CaseEvent, CaseNumberCounter
 from civgrid.config import get_settings
+from civgrid.db.session import hold_write_lock
 
 CASES: Table = Case.__table__  # type: ignore[assignment]
 EVENTS: Table = CaseEvent.__table__  # type: ignore[assignment]
@@ -83,6 +84,7 @@ def insert_new_case(
             near,
         )
     else:
+        hold_write_lock(db)  # the duplicates as they are just before this case is written
         found = nearest(conn, near) if near is not None else []
         rows = [_values(t, obj) for t, obj in zip(TABLES, (case, event, clock), strict=True)]
         prefix = number_prefix(township_code, case.reported_at)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import Role, User
-from civgrid.cases import actions, service
+from civgrid.cases import actions, idempotency, service
 from civgrid.cases.attachments import Rendition, attach_photo, rendition_file
 from civgrid.cases.duplicates import Duplicate, find_duplicates
 from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
@@ -137,24 +138,41 @@ def list_cases(
 
 
 @api.post("", response_model=ReportOut, status_code=201)
-async def report(body: CaseReport, user: Actor, db: DB, pool: AsyncPool) -> Response:
+async def report(
+    body: CaseReport,
+    user: Actor,
+    db: DB,
+    pool: AsyncPool,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER,
+            description="a key of the client's choosing: a retry with it gets the first answer",
+        ),
+    ] = None,
+) -> Response:
     """Report (上报) a case; the answer lists likely duplicates for the dispatcher."""
+    key = idempotency.check_key(idempotency_key)
+    keyed = None if key is None else (f"api:{user.id}", key)
     if pool is None:  # all in the request's session, in one thread-pool hop
-        done = await run_in_threadpool(_report, body, user, db)
+        answer = await run_in_threadpool(_report, body, user, db, keyed)
     else:
         # The checks and the deadline on the event loop when the caches hold what they read,
         # the write too: one statement on an asynchronous connection. A major emergency's
         # notice goes in the same transaction as its case: in the session.
         planned = await on_loop_if_cached(_plan, body, user, db)
         if planned.major_emergency:
-            done = await run_in_threadpool(actions.write_report, db, planned)
+            answer = await run_in_threadpool(_write, db, planned, keyed)
         else:
             async with pool.connection() as conn:
-                done = await actions.write_report_async(conn, planned)
-    dups = [_dup(d) for d in done.likely_duplicates]
-    out = ReportOut.model_validate({**_out(done.case), "likely_duplicates": dups})
-    # Already a validated ReportOut: sent as it is, not validated a second time.
-    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
+                answer = await _write_async(conn, planned, keyed)
+    return Response(answer, status_code=201, media_type="application/json")
+
+
+def _answer(case: Case, likely_duplicates: list[Duplicate]) -> str:
+    dups = [_dup(d) for d in likely_duplicates]
+    out = ReportOut.model_validate({**_out(case), "likely_duplicates": dups})
+    return out.model_dump_json()
 
 
 def _plan(body: CaseReport, user: User, db: Session) -> actions.NewCase:
@@ -173,8 +191,45 @@ def _plan(body: CaseReport, user: User, db: Session) -> actions.NewCase:
     )
 
 
-def _report(body: CaseReport, user: User, db: Session) -> actions.Reported:
-    return actions.write_report(db, _plan(body, user, db))
+def _report(body: CaseReport, user: User, db: Session, keyed: tuple[str, str] | None) -> str:
+    return _write(db, _plan(body, user, db), keyed)
+
+
+def _write(db: Session, planned: actions.NewCase, keyed: tuple[str, str] | None) -> str:
+    """The answer to a planned report written in the session (the first one, for a key seen)."""
+    if keyed is None:
+        done = actions.write_report(db, planned)
+        return _answer(done.case, done.likely_duplicates)
+    first = idempotency.claim(db, *keyed)
+    if first is not None:
+        db.rollback()
+        return first
+    answers: list[str] = []
+
+    def remember(case: Case, found: list[Duplicate]) -> None:
+        answers.append(_answer(case, found))
+        idempotency.remember(db, *keyed, case.id, answers[0])
+
+    actions.write_report(db, planned, extras=remember)
+    return answers[0]
+
+
+async def _write_async(
+    conn: AsyncConnection[Any], planned: actions.NewCase, keyed: tuple[str, str] | None
+) -> str:
+    """``_write`` on an autocommit PostgreSQL connection: one statement, or with a key, the
+    claim, that statement and the answer in one transaction."""
+    if keyed is None:
+        done = await actions.write_report_async(conn, planned)
+        return _answer(done.case, done.likely_duplicates)
+    async with conn.transaction():
+        first = await idempotency.claim_async(conn, *keyed)
+        if first is not None:
+            return first
+        done = await actions.write_report_async(conn, planned)
+        answer = _answer(done.case, done.likely_duplicates)
+        await idempotency.remember_async(conn, *keyed, done.case.id, answer)
+    return answer
 
 
 @api.get("/duplicates", response_model=list[DuplicateOut])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ParamSpec, TypeVar
 
@@ -23,7 +27,13 @@ T = TypeVar("T")
 def make_engine(url: str) -> Engine:
     """Create an engine with the pragmas civgrid relies on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many connections as the thread pool has threads: a request never waits for one.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": WRITE_WAIT_S},
+            pool_size=10,
+            max_overflow=40,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -36,13 +46,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            # IMMEDIATE takes the write lock up front: two writers queue instead of one failing
-            # half-way with "database is locked".
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
         _refuse_when_on_loop(engine)
+        SQLiteWriter(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -50,6 +55,149 @@ def make_engine(url: str) -> Engine:
     _ping_when_idle(engine)
     _refuse_when_on_loop(engine)
     return engine
+
+
+# How long a write waits for SQLite's one write lock before it gives up (an error, not a hang).
+WRITE_WAIT_S = 30.0
+_TX = "civgrid.sqlite_tx"
+_CTE_WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class DatabaseBusy(Exception):
+    """A write waited ``WRITE_WAIT_S`` for SQLite's write lock in vain."""
+
+
+@dataclass
+class _Tx:
+    """Where one SQLite connection's transaction stands."""
+
+    generation: int | None = None  # the writer's generation at its first statement
+    writes: bool = False  # holds the write lock
+    savepoint: bool = False
+
+
+class SQLiteWriter:
+    """One writer at a time per SQLite database in this process; readers never wait.
+
+    SQLite in WAL mode lets any number of readers run beside one writer. Transactions begin
+    deferred (``BEGIN``): a read takes a snapshot and no lock. The first write of a
+    transaction (or ``hold_write_lock``, which ``acting`` calls before it reloads its case)
+    first takes this process's writer lock, waiting its turn (at most ``WRITE_WAIT_S``), and
+    holds it until the transaction ends. So writers queue here, in Python, instead of failing
+    in SQLite: a deferred transaction that read and then writes cannot wait for SQLite's lock
+    (it fails at once with "database is locked"), and one whose snapshot is older than the
+    last commit could never write. The writer lock rules out the first; for the second, a
+    transaction that read before a commit it did not see starts again (``ROLLBACK`` then
+    ``BEGIN IMMEDIATE``) when it takes the lock, if it has neither written nor opened a
+    savepoint: its earlier reads then count as read-committed reads, as on PostgreSQL, and
+    ``acting`` reloads its case under the lock. Writers in other processes (the CLI) still
+    meet SQLite's own busy timeout.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._lock = threading.Lock()
+        self._holder: Any = None  # the DBAPI connection holding the lock
+        self.generation = 0  # commits of write transactions so far
+        self.wait_s = WRITE_WAIT_S
+        _WRITERS[engine] = self
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_conn: Any) -> None:
+            try:
+                commit(dbapi_conn)
+            finally:
+                self._release(dbapi_conn, committed=True)
+
+        def do_rollback(dbapi_conn: Any) -> None:
+            try:
+                rollback(dbapi_conn)
+            finally:
+                self._release(dbapi_conn, committed=False)
+
+        # The pool's reset on check-in and a Connection's rollback both end here.
+        dialect.do_commit = do_commit  # type: ignore[method-assign,assignment]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign,assignment]
+        for name in ("invalidate", "soft_invalidate", "close", "close_detached"):
+            event.listen(engine.pool, name, self._dropped)
+
+    def _begin(self, conn: Connection) -> None:
+        conn.info[_TX] = _Tx()
+        conn.exec_driver_sql("BEGIN")
+
+    def _before_execute(self, conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        tx: _Tx | None = conn.info.get(_TX)
+        if tx is None or tx.writes:
+            return
+        head = statement.lstrip()[:9].upper()
+        if head.startswith("BEGIN"):
+            return
+        if head.startswith("SAVEPOINT"):
+            tx.savepoint = True
+        if tx.generation is None:
+            tx.generation = self.generation
+            return self._take(conn, tx, has_read=False) if _is_write(head, statement) else None
+        if _is_write(head, statement):
+            self._take(conn, tx, has_read=True)
+
+    def _take(self, conn: Connection, tx: _Tx, *, has_read: bool) -> None:
+        """Take the writer lock for ``conn``'s transaction (see the class doc)."""
+        if not self._lock.acquire(timeout=self.wait_s):
+            raise DatabaseBusy(f"waited {self.wait_s:.0f} s for the database's write lock")
+        dbapi_conn = conn.connection.dbapi_connection
+        self._holder = dbapi_conn
+        tx.writes = True
+        if has_read and tx.generation != self.generation and not tx.savepoint:
+            # Its snapshot predates a commit: SQLite would refuse its first write.
+            dbapi_conn.execute("ROLLBACK")  # type: ignore[union-attr]
+            dbapi_conn.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        tx.generation = self.generation
+
+    def take(self, conn: Connection) -> None:
+        """Take the writer lock now, for a transaction about to read what it will write."""
+        tx: _Tx | None = conn.info.get(_TX)
+        if tx is None or tx.writes:
+            return
+        has_read = tx.generation is not None
+        if not has_read:
+            tx.generation = self.generation
+        self._take(conn, tx, has_read=has_read)
+
+    def _release(self, dbapi_conn: Any, *, committed: bool) -> None:
+        dbapi_conn = getattr(dbapi_conn, "dbapi_connection", dbapi_conn)
+        if self._holder is not None and self._holder is dbapi_conn:
+            if committed:
+                self.generation += 1  # before the next writer may look
+            self._holder = None
+            self._lock.release()
+
+    def _dropped(self, dbapi_conn: Any, *_args: Any) -> None:
+        self._release(dbapi_conn, committed=False)
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, SQLiteWriter] = weakref.WeakKeyDictionary()
+
+
+def _is_write(head: str, statement: str) -> bool:
+    if head.startswith(_WRITES):
+        return True
+    return head.startswith("WITH") and _CTE_WRITE.search(statement) is not None
+
+
+def hold_write_lock(db: Session) -> None:
+    """Make ``db``'s transaction the database's writer now, before it reads what it changes.
+
+    On SQLite it waits for the writer lock (``SQLiteWriter``), so what it reads next is the
+    latest committed state and stays so until it commits; on PostgreSQL it does nothing (row
+    locks do this there).
+    """
+    conn = db.connection()
+    writer = _WRITERS.get(conn.engine)
+    if writer is not None:
+        writer.take(conn)
 
 
 class WouldBlock(Exception):
@@ -162,9 +310,8 @@ def _released(session: Session, transaction: SessionTransaction) -> None:
 def get_page_db(db: Session = Depends(get_db)) -> Iterator[Session]:
     """The request's session, whose transaction ends before the response is sent (pages).
 
-    On SQLite every transaction holds the write lock (BEGIN IMMEDIATE) and the response is sent
-    on the event loop: a page that kept its transaction open until then could stall the server
-    while a browser loads thumbnails in parallel.
+    A page's reads need no snapshot kept open while its response is sent on the event loop
+    (and a page that writes, say an audit row, must not hold SQLite's write lock meanwhile).
     """
     try:
         yield db

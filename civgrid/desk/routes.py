@@ -35,7 +35,7 @@ Staff = Annotated[User, Depends(current_user)]
 def require(user: User, roles: Collection[Role]) -> User:
     """403 unless the user holds one of ``roles`` (jurisdiction is checked per case: 404)."""
     if user.role not in roles:
-        raise Forbidden(f"this page is for: {', '.join(sorted(r.value for r in roles))}")
+        raise Forbidden("this page is for other roles", roles=sorted(r.value for r in roles))
     return user
 
 
@@ -120,10 +120,12 @@ def _case_page(
     category = service.categories_by_id(db, [case.category_id])[case.category_id]
     summons = cases.summons_of(db, case)
     offered = forms.offered(user, case, summons)
+    events = cases.events_of(db, case)
     ctx: dict[str, Any] = {
         "case": case,
         "category": category,
-        "events": cases.events_of(db, case),
+        "events": events,
+        "actors": service.actor_names(db, events),
         "clocks": cases.lights(db, case),
         "summons": summons,
         "attachments": service.attachments_of(db, case),
@@ -206,10 +208,10 @@ def _act(
     require(user, service.STAFF_ROLES)
     case = cases.get_case_for(db, user, number, forms.FORMS[name].permission)
     try:
-        forms.run(db, case, user, name, form, photos)
+        taken = forms.run(db, case, user, name, form, photos)
     except CivgridError as exc:
         return _show_error(request, db, user, number, exc)
-    return RedirectResponse(f"/desk/cases/{number}?done={name}", status_code=303)
+    return RedirectResponse(f"/desk/cases/{number}?done={taken.value}", status_code=303)
 
 
 @router.get("/desk/cases/{number}/photos/{attachment_id}/{rendition}")

@@ -125,8 +125,11 @@ def heatmap(  # type: ignore[no-untyped-def]
     ]
     step = max(maxx - minx, maxy - miny) / cells or 1.0
     bins: dict[tuple[int, int], int] = {}
+    last_i, last_j = int((maxx - minx) / step - 1e-9), int((maxy - miny) / step - 1e-9)
     for lon, lat in points:
-        key = (int((lon - minx) / step), int((lat - miny) / step))
+        if not (minx <= lon <= maxx and miny <= lat <= maxy):
+            continue  # a case outside the outlines (its grid was redrawn since)
+        key = (min(int((lon - minx) / step), last_i), min(int((lat - miny) / step), last_j))
         bins[key] = bins.get(key, 0) + 1
     top = max(bins.values(), default=1)
     for (i, j), n in bins.items():

@@ -15,7 +15,8 @@ from civgrid.db.base import utcnow
 from civgrid.figures import charts, dashboard
 from civgrid.figures.indicators import INDICATORS, Indicator
 from civgrid.figures.periods import Period
-from civgrid.figures.service import IndicatorValue, Unit, tz
+from civgrid.figures.scores import WEIGHTS, Score, evaluation_for, score
+from civgrid.figures.service import IndicatorValue, Unit, compute, tz
 from civgrid.web.i18n import gettext
 from civgrid.web.templating import environment
 
@@ -40,6 +41,7 @@ class Figures:
     generated_at: datetime
     locale: str
     category_id: int | None = None
+    score: Score | None = None  # the unit's composite score (综合指标值)
 
 
 def shown(value: IndicatorValue | None, indicator: Indicator | None = None) -> str:
@@ -115,7 +117,17 @@ def build(
         generated_at=now,
         locale=locale,
         category_id=category_id,
+        score=unit_score(db, unit, period, now),
     )
+
+
+def unit_score(db: Session, unit: Unit, period: Period, now: datetime) -> Score:
+    """The unit's own composite score: region, department or post evaluation by its kind."""
+    weights = WEIGHTS[evaluation_for(unit.kind)]
+    values = compute(
+        db, unit_kind=unit.kind, unit_code=unit.code, period=period, codes=list(weights), now=now
+    )
+    return score(values, weights)
 
 
 def _translator(locale: str):  # type: ignore[no-untyped-def]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,9 +14,10 @@ from sqlalchemy.orm import Session
 from civgrid.audit.actions import record
 from civgrid.auth import scope
 from civgrid.auth.models import User
-from civgrid.cases.actions.intake import Contact, report_case
+from civgrid.cases import idempotency
+from civgrid.cases.actions.intake import Contact, plan_report, write_report
 from civgrid.cases.attachments import CheckedImage, add_photos, check_image
-from civgrid.cases.engine import acting
+from civgrid.cases.engine import Step
 from civgrid.cases.models import AttachmentKind, Case, CaseSource
 from civgrid.cases.public import check_public_description, has_html
 from civgrid.cases.service import locate
@@ -136,17 +139,39 @@ def check_submission(db: Session, sub: Submission, media: bytes | None) -> Check
     return Checked(category, lon, lat, description, contact, answers, image)
 
 
+# ``ApiClient.last_used_at`` is written at most this often per client: every request writing
+# it made the client's row the hottest in the database (all its requests queued on it).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A taken-in request: its case number (the service_request_id) and its token."""
+
+    number: str
+    token: str
+
+
 def submit_request(
-    db: Session, sub: Submission, *, client: ApiClient, media: bytes | None
-) -> RequestToken:
+    db: Session, sub: Submission, *, media: bytes | None, idempotency_key: str | None = None
+) -> Submitted:
     """Take in an Open311 request (上报 through an outside system) as a case.
 
-    The case enters the one intake pipeline anonymously (the key was checked by the caller);
-    names are never stored, only the optional phone and e-mail. The token, the attribute
-    answers and the photo follow in a second step on the committed case.
+    The key is checked first (403), then every field (400). The case enters the one intake
+    pipeline anonymously: names are never stored, only the optional phone and e-mail. The
+    case, its token, the attribute answers and the photo are written in one transaction.
+    With an ``idempotency_key`` the client used before, nothing is written and the first
+    request's answer comes back.
     """
+    client = service.client_for_key(db, sub.api_key)
     checked = check_submission(db, sub, media)
-    case = report_case(
+    scope = f"open311:{client.id}"
+    if idempotency_key is not None:
+        first = idempotency.claim(db, scope, idempotency_key)
+        if first is not None:
+            db.rollback()
+            return Submitted(**json.loads(first))
+    planned = plan_report(
         db,
         source=CaseSource.OPEN311,
         category=checked.category,
@@ -156,17 +181,33 @@ def submit_request(
         contact=checked.contact,
         address=sub.address_string,
         actor=None,
-    ).case
-    return _record_extras(db, case, client, checked)
+    )
+    token = str(uuid.uuid4())
+
+    def extras(case: Case, _found: object) -> None:
+        _record_extras(db, case, client, checked, token)
+        if idempotency_key is not None:
+            answer = json.dumps({"number": case.number, "token": token})
+            idempotency.remember(db, scope, idempotency_key, case.id, answer)
+
+    write_report(db, planned, extras=extras)
+    return Submitted(planned.case.number, token)
 
 
-def _record_extras(db: Session, case: Case, client: ApiClient, checked: Checked) -> RequestToken:
-    with acting(db, case, None, "attach", trusted=True) as step:
-        token = RequestToken(token=str(uuid.uuid4()), case_id=case.id, client_id=client.id)
-        db.add(token)
-        db.add_all(AttributeAnswer(case_id=case.id, code=c, value=v) for c, v in checked.answers)
-        client.last_used_at = step.now
-        if checked.image is not None:
-            name = f"open311.{checked.image.format.lower()}"
-            add_photos(step, [checked.image], kind=AttachmentKind.BEFORE, filename=name)
-    return token
+def _record_extras(
+    db: Session, case: Case, client: ApiClient, checked: Checked, token: str
+) -> None:
+    """The token, answers and photo of a request whose case was just written (not committed)."""
+    now = case.reported_at
+    db.add(RequestToken(token=token, case_id=case.id, client_id=client.id, created_at=now))
+    db.add_all(AttributeAnswer(case_id=case.id, code=c, value=v) for c, v in checked.answers)
+    if client.last_used_at is None or now - client.last_used_at >= LAST_USED_EVERY:
+        client.last_used_at = now
+    if checked.image is not None:
+        name = f"open311.{checked.image.format.lower()}"
+        add_photos(
+            Step(db, case, None, now=now),
+            [checked.image],
+            kind=AttachmentKind.BEFORE,
+            filename=name,
+        )

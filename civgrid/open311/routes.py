@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from civgrid.auth import scope
 from civgrid.auth.deps import client_ip, current_user
 from civgrid.auth.models import User
+from civgrid.cases import idempotency
 from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
@@ -119,18 +120,20 @@ def service_definition(service_code: str, fmt: str, db: DB, jurisdiction_id: str
 async def create_request(fmt: str, request: Request, db: DB) -> Response:
     """Report a case (form-encoded, or multipart with a ``media`` photo); needs an api_key."""
     fmt = _format(fmt)
-    submission = submission_from_form(await _form(request))
-    client = await run_in_threadpool(service.client_for_key, db, submission.api_key)
+    form = await _form(request)
+    submission = submission_from_form(form)
+    sent = request.headers.get(idempotency.HEADER) or form.get(idempotency.FIELD)
+    key = idempotency.check_key(sent if isinstance(sent, str) else None)
     media = await actions.read_media(submission)
-    token = await run_in_threadpool(
-        actions.submit_request, db, submission, client=client, media=media
+    # One hop to the thread pool: the key, the checks and the one transaction that writes.
+    done = await run_in_threadpool(
+        actions.submit_request, db, submission, media=media, idempotency_key=key
     )
-    case = service.case_for_token(db, token.token)
     # Realtime, so the id is there at once; the token is given too, for GET tokens.
     doc = [
         {
-            "service_request_id": case.number,
-            "token": token.token,
+            "service_request_id": done.number,
+            "token": done.token,
             "service_notice": None,
             "account_id": None,
         }

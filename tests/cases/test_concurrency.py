@@ -1,7 +1,7 @@
 """Two dispatchers act on one case at the same moment: exactly one wins, the other gets 409.
 
 Runs on its own committed database (the rolled-back ``db`` fixture cannot show concurrency):
-1,000 tries on PostgreSQL, 100 on SQLite (whose ``BEGIN IMMEDIATE`` serialises writers).
+1,000 tries on PostgreSQL, 100 on SQLite (which has one writer at a time anyway).
 """
 
 from __future__ import annotations

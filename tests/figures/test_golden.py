@@ -212,3 +212,20 @@ def test_every_indicator_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "figures.md").read_text()
     missing = [code for code, ind in INDICATORS.items() if f"`{code}` | {ind.name_zh}" not in doc]
     assert missing == []
+
+
+def test_scores_weigh_the_rates_with_data_and_grade_them() -> None:
+    from civgrid.figures.scores import grade, score
+    from civgrid.figures.service import IndicatorValue
+
+    assert [grade(x) for x in (100, 90, 89.9, 75, 60, 59.9, 40, 39.9, 0)] == list("AABBCDDEE")
+    values = {
+        "on_time_handling_rate": IndicatorValue("on_time_handling_rate", 9, 10, 0.9),
+        "rework_rate": IndicatorValue("rework_rate", 1, 10, 0.1),  # down: counts as 0.9
+        "satisfaction_rate": IndicatorValue("satisfaction_rate", 0, 0, None),  # no data: left out
+    }
+    got = score(
+        values, {"on_time_handling_rate": 0.5, "rework_rate": 0.3, "satisfaction_rate": 0.2}
+    )
+    assert (got.value, got.grade) == (90.0, "A")
+    assert score({}, {"rework_rate": 1.0}).value is None

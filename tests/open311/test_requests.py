@@ -187,7 +187,9 @@ def test_list_query_count_does_not_grow_with_rows(o311: Open311World) -> None:
         seen: list[str] = []
 
         def count(*args: object) -> None:
-            seen.append(str(args[2]))
+            # not the test harness's savepoints, which depend on what the test did before
+            if not str(args[2]).startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                seen.append(str(args[2]))
 
         bind = o311.db.get_bind()
         event.listen(bind, "before_cursor_execute", count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -204,13 +205,24 @@ def plan_report(
     return NewCase(case, event, clock, village[:9], major, near)
 
 
-def write_report(db: Session, planned: NewCase) -> Reported:
-    """Write a planned report in ``db`` and commit: the rows, and the major-emergency notice."""
+def write_report(
+    db: Session,
+    planned: NewCase,
+    *,
+    extras: Callable[[Case, list[Duplicate]], None] | None = None,
+) -> Reported:
+    """Write a planned report in ``db`` and commit: the rows, and the major-emergency notice.
+
+    ``extras(case, likely duplicates)``, if given, writes what else belongs to the report in
+    the same transaction (an Open311 request's token, answers and photo), before the commit.
+    """
     case = planned.case
     try:
         found = insert_new_case(
             db, case, planned.event, planned.clock, planned.township_code, planned.near
         )
+        if extras is not None:
+            extras(case, found)
         if planned.major_emergency:
             notify.queue(
                 db,

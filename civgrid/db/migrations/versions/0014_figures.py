@@ -4,7 +4,7 @@ The figures count facts per local day (civgrid.figures); the rollups and the raw
 recomputation both find the cases touched in a period through the events' time.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 from civgrid.db.base import UTCDateTime
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
