@@ -242,8 +242,7 @@ def update_user(
             changed["scopes"] = [[str(k), r] for k, r in wanted]
             rights = True
     if rights:
-        user.auth_version += 1
-        db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        _end_all_sessions(db, user)
     record(
         db, "user.update", actor=actor, ip=ip, object_type="user", object_id=user.id, detail=changed
     )

@@ -22,7 +22,8 @@ from civgrid.cases.models import Case, CaseClock, CaseLevel, CaseSummons
 from civgrid.cases.transitions import ACTIVE
 from civgrid.db.base import utcnow
 from civgrid.errors import CivgridError
-from civgrid.workforce.patrols import sweep_patrols
+from civgrid.workforce.actions import expire_clearances
+from civgrid.workforce.patrols import local_day, sweep_patrols
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def sweep(db: Session, *, now: datetime | None = None) -> SweepReport:
             log.info("sweep skipped %s: %s", case.number, exc.message)
     report.flagged_summons = _flag_summons(db, now)
     report.patrols = sweep_patrols(db, now=now)
+    report.patrols["uncleared"] = expire_clearances(db, local_day(now))
     return report
 
 

@@ -251,3 +251,26 @@ def record_exam(
     db.commit()
     db.refresh(worker)
     return result
+
+
+def expire_clearances(db: Session, today: date) -> list[int]:
+    """Re-check the cleared workers holding a required certificate that has expired (the sweep)."""
+    required = required_course_ids(db)
+    if not required:
+        return []
+    ids = list(
+        db.scalars(
+            select(User.id)
+            .join(ExamResult, ExamResult.user_id == User.id)
+            .where(
+                User.field_cleared,
+                ExamResult.course_id.in_(required),
+                ExamResult.expires_on < today,
+            )
+            .distinct()
+        )
+    )
+    if ids:
+        refresh_clearance(db, ids, today)
+        db.commit()
+    return [u for u in ids if not db.get(User, u).field_cleared]  # type: ignore[union-attr]

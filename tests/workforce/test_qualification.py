@@ -64,3 +64,29 @@ def test_expiring_certificates_are_listed_a_month_ahead(db: Session, staffed) ->
     assert [(r[0].user_id, r[0].expires_on) for r in rows] == [
         (staffed.worker.id, date(2026, 12, 20))
     ]
+
+
+def test_the_sweep_withdraws_clearance_when_a_required_certificate_expires(
+    db: Session, staffed
+) -> None:
+    from datetime import UTC, datetime
+
+    from civgrid.cases.sweep import sweep
+
+    course = actions.add_course(
+        db, code="GW12", name="年度复训", required=True, pass_mark=60, valid_months=12, actor=None
+    )
+    actions.record_exam(
+        db,
+        course,
+        staffed.worker,
+        score=80,
+        taken_on=date(2025, 12, 1),
+        today=date(2026, 11, 20),
+        actor=None,
+    )
+    assert staffed.worker.field_cleared
+    report = sweep(db, now=datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    assert report.patrols["uncleared"] == [staffed.worker.id]
+    db.refresh(staffed.worker)
+    assert not staffed.worker.field_cleared
