@@ -1,12 +1,14 @@
 """The seamless cell partition of a village and the adjacency graph of its units.
 
 Every unit (and every protected site, merged with the units inside it into one node) is
-represented by sample points: a point unit by itself, a polygon by points along its
-boundary. The Voronoi diagram of all sample points, clipped to the village, tiles the village
-exactly; the cells of one node form its area, so cell boundaries between blocks run along
-the street centre lines. Two nodes are adjacent when their cells share a Voronoi edge inside
-the village; the edge weight is the shared length, discounted where the neighbours are
-separated by a road or river so that the partition prefers to cut there.
+represented by sample points: a point unit by itself, a polygon by an inner point and, when
+large, points just inside its outline. One qhull Voronoi diagram of all sample points gives
+both the cells (they share their vertices exactly, so the cells of a grid join by a coverage
+union clipped once to the village) and the graph: two nodes are adjacent when their cells
+share a Voronoi edge inside the village; the edge weight is the shared length, discounted where
+the neighbours are separated by a road or river so that the partition prefers to cut there.
+Parcels that touch form blocks (the gaps between them are streets), which the partition keeps
+whole where it can.
 """
 
 from __future__ import annotations

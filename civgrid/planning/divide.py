@@ -509,6 +509,12 @@ def proposed_grids(
     return sorted(out, key=lambda g: g.code)
 
 
+def robust_union(geoms: Sequence[BaseGeometry]) -> BaseGeometry:
+    """The union of polygons that never fails on GEOS robustness errors (see
+    ``civgrid.planning.geometry.union``)."""
+    return geometry.union(geoms)
+
+
 def _clean(p: BaseGeometry) -> BaseGeometry:
     """A valid polygon or multipolygon (unions of clipped cells may carry stray lines)."""
     p = p if p.is_valid else shapely.make_valid(p)
