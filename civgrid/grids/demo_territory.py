@@ -217,8 +217,9 @@ def _demo_staff(db: Session) -> None:
         for grid in grids:
             grid.leader_id = leader.id if leader else None
         db.commit()
-        for grid in grids if worker else []:
-            set_grid_members(db, grid, user_ids=[worker.id], actor=None)
+        if worker is not None:
+            for grid in grids:
+                set_grid_members(db, grid, user_ids=[worker.id], actor=None)
 
 
 def _demo_overlays(db: Session, territory: Territory) -> None:
