@@ -34,11 +34,17 @@ lint: $(BIN)/.installed
 	tmp=$$(mktemp -d) && CIVGRID_DATABASE_URL=sqlite:///$$tmp/check.sqlite3 $(BIN)/alembic upgrade head >/dev/null \
 	  && CIVGRID_DATABASE_URL=sqlite:///$$tmp/check.sqlite3 $(BIN)/alembic check; rc=$$?; rm -rf $$tmp; exit $$rc
 
+# Independent tests run in parallel (pytest-xdist), a test file per worker (--dist loadfile): each
+# worker has its own session fixtures (database, live servers, demo site). PYTEST_WORKERS=0 runs
+# them in one process.
+PYTEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test-sqlite: $(BIN)/.installed
-	CIVGRID_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	CIVGRID_TEST_BACKEND=sqlite $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 test-postgresql: $(BIN)/.installed postgresql
-	CIVGRID_TEST_BACKEND=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	CIVGRID_TEST_BACKEND=postgresql $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # Debian packages. To serve: CJK fonts and Pango for WeasyPrint's PDFs. To test, as well: Chromium
 # for the browser tests (Playwright cannot download browsers here) and poppler-utils (pdftotext).

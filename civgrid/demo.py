@@ -87,6 +87,45 @@ DEMO_USERS: list[tuple[str, str, Role, list[tuple[ScopeKind, str]], Employment |
     ("supervisor", "监督员 刘洋", Role.SUPERVISOR, [(ScopeKind.DIVISION, DEMO_TOWNSHIP)], None),
 ]
 
+# Every demo grid is staffed: 城中社区 by "leader" and "worker" above; the fourteen villages by a
+# second grid leader and five more grid workers, each for two or three neighbouring villages
+# ("worker2" and "leader2" log in for 四甲村, whose grids a resident's pin may land in).
+DEMO_VILLAGE_WORKERS: dict[str, list[str]] = {
+    "worker": ["441900101002"],
+    "worker2": ["441900101206", "441900101200", "441900101201"],
+    "worker3": ["441900101202", "441900101203", "441900101204"],
+    "worker4": ["441900101205", "441900101207", "441900101208"],
+    "worker5": ["441900101209", "441900101210", "441900101211"],
+    "worker6": ["441900101212", "441900101213"],
+}
+_VILLAGES = [v for w, vs in DEMO_VILLAGE_WORKERS.items() if w != "worker" for v in vs]
+_WORKER_NAMES = {
+    "worker2": "周敏",
+    "worker3": "吴刚",
+    "worker4": "郑芳",
+    "worker5": "孙磊",
+    "worker6": "冯静",
+}
+DEMO_USERS += [
+    (
+        "leader2",
+        "网格长 何伟",
+        Role.GRID_LEADER,
+        [(ScopeKind.DIVISION, v) for v in _VILLAGES],
+        None,
+    ),
+    *[
+        (
+            username,
+            f"网格员 {name}",
+            Role.GRID_WORKER,
+            [(ScopeKind.DIVISION, v) for v in DEMO_VILLAGE_WORKERS[username]],
+            Employment.FULL_TIME,
+        )
+        for username, name in _WORKER_NAMES.items()
+    ],
+]
+
 
 def load_divisions(db: Session, console: Console | None = None) -> None:
     """Import the bundled NBS codes of the demo province (skipped when already there)."""
@@ -195,9 +234,7 @@ def load_grids(db: Session, console: Console | None = None) -> None:
     """The demo town's generated geometry and grids (real village codes)."""
     from civgrid.grids.demo_territory import load_territory
 
-    leader = db.scalar(select(User).where(User.username == "leader"))
-    worker = db.scalar(select(User).where(User.username == "worker"))
-    count = load_territory(db, leader=leader, worker=worker)
+    count = load_territory(db)
     if console and count:
         console.print(f"generated {count} demo grids in {DEMO_TOWNSHIP}")
 

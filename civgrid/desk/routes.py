@@ -21,6 +21,7 @@ from civgrid.db.base import utcnow
 from civgrid.db.session import get_page_db
 from civgrid.desk import forms, service
 from civgrid.errors import CivgridError, Forbidden, NotFound
+from civgrid.grids.service import grid_name
 from civgrid.web.i18n import N_
 from civgrid.web.templating import render
 from civgrid.workforce.service import on_duty
@@ -126,6 +127,7 @@ def _case_page(
         "category": category,
         "events": events,
         "actors": service.actor_names(db, events),
+        "grid_name": grid_name(db, case.grid_code),
         "clocks": cases.lights(db, case),
         "summons": summons,
         "attachments": service.attachments_of(db, case),

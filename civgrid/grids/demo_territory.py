@@ -160,7 +160,7 @@ def _short(name: str) -> str:
     return name
 
 
-def load_territory(db: Session, *, leader: User | None = None, worker: User | None = None) -> int:
+def load_territory(db: Session) -> int:
     """Store the demo town's boundaries, features, grids and overlays; skipped when present."""
     if db.scalar(select(Grid.id).where(Grid.code.startswith(TOWNSHIP)).limit(1)):
         return 0
@@ -199,21 +199,27 @@ def load_territory(db: Session, *, leader: User | None = None, worker: User | No
             add_grid(db, draft, actor=None, note="demo territory (generated geometry)")
             count += 1
     db.commit()
-    _demo_staff(db, leader, worker)
+    _demo_staff(db)
     _demo_overlays(db, territory)
     return count
 
 
-def _demo_staff(db: Session, leader: User | None, worker: User | None) -> None:
-    first = db.scalars(
-        select(Grid).where(Grid.village_code == "441900101002").order_by(Grid.code)
-    ).all()
-    for grid in first:
-        if leader is not None:
-            grid.leader_id = leader.id
-    db.commit()
-    if worker is not None and first:
-        set_grid_members(db, first[0], user_ids=[worker.id], actor=None)
+def _demo_staff(db: Session) -> None:
+    """Every grid gets a leader and a grid worker from the demo staff (civgrid.demo), if loaded."""
+    from civgrid.demo import DEMO_VILLAGE_WORKERS
+
+    wanted = [*DEMO_VILLAGE_WORKERS, "leader", "leader2"]
+    users = {u.username: u for u in db.scalars(select(User).where(User.username.in_(wanted)))}
+    for username, villages in DEMO_VILLAGE_WORKERS.items():
+        worker = users.get(username)
+        leader = users.get("leader" if username == "worker" else "leader2")
+        grids = db.scalars(select(Grid).where(Grid.village_code.in_(villages))).all()
+        for grid in grids:
+            grid.leader_id = leader.id if leader else None
+        db.commit()
+        if worker is not None:
+            for grid in grids:
+                set_grid_members(db, grid, user_ids=[worker.id], actor=None)
 
 
 def _demo_overlays(db: Session, territory: Territory) -> None:

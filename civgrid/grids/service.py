@@ -394,3 +394,10 @@ def checks_for(
 def problem_codes(reports: dict[str, VillageReport]) -> dict[str, list[str]]:
     """Grid code → the problems found on it (only grids with problems)."""
     return {g.code: g.problems for r in reports.values() for g in r.grids if g.problems}
+
+
+def grid_name(db: Session, code: str | None) -> str | None:
+    """The name of the current grid with this code (None if there is none)."""
+    if not code:
+        return None
+    return db.scalar(select(Grid.name).where(Grid.code == code, Grid.valid_to.is_(None)))

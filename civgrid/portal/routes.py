@@ -29,6 +29,7 @@ from civgrid.db.session import get_page_db
 from civgrid.desk.forms import read_photos, text
 from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.grids.models import Grid
+from civgrid.grids.service import grid_name
 from civgrid.portal import actions, service
 from civgrid.web.templating import render
 
@@ -268,6 +269,8 @@ def _case_page(
     ctx = {
         "nav": "track",
         "view": public_views(db, [case])[0],
+        "grid_name": grid_name(db, case.grid_code),
+        "address": case.address if key else "",
         "steps": service.public_timeline(db, case),
         "is_reporter": bool(key),
         "key": key if new else "",

@@ -18,6 +18,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 from xstatic.pkg import leaflet
 
@@ -114,7 +115,12 @@ class _CookieSessions(SessionMiddleware):
 
 
 @fallback.get("/{path:path}", include_in_schema=False)
-def unknown_address(path: str, user: User | None = Depends(optional_user)) -> Response:
+def unknown_address(
+    path: str, request: Request, user: User | None = Depends(optional_user)
+) -> Response:
+    routes = request.app.router.routes
+    if any(r.matches(request.scope)[0] is Match.PARTIAL for r in routes):  # another method's
+        raise StarletteHTTPException(405)
     raise NotFound("This page does not exist")
 
 

@@ -39,3 +39,21 @@ def test_report_form_by_keyboard(browser, demo_server: str) -> None:  # type: ig
     page.keyboard.press("Space")
     assert page.is_checked("#category-results input[name=category_id] >> nth=0")
     ctx.close()
+
+
+def test_case_page_has_a_location_map(browser, demo_site, screenshot) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from civgrid.cases.models import Case
+
+    with demo_site.sessions() as db:
+        number = db.scalars(select(Case.number).where(Case.grid_code.is_not(None))).first()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    login(page, demo_site.base, "dispatcher")
+    page.goto(f"{demo_site.base}/desk/cases/{number}")
+    page.wait_for_selector(".case-map[data-ready='1']")
+    assert page.locator(".case-map path").count() >= 2  # the point and the grids around it
+    assert "城中社区第" in page.inner_text(".facts")  # the grid by name
+    screenshot(page, "case-map")
+    ctx.close()

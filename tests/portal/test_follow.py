@@ -170,3 +170,16 @@ def test_the_device_remembers_its_reports_beyond_the_session(
     # A cookie that was not signed here is ignored, not trusted.
     resident.client.cookies.set("civgrid_reports", kept[:-4] + "AAAA")
     assert number not in resident.client.get("/portal").text
+
+
+def test_the_reporter_sees_the_place_the_grid_by_name_and_a_map(
+    portal: Portal, resident: Resident, other_resident
+) -> None:  # type: ignore[no-untyped-def]
+    response = resident.report(portal, address="石碣镇东风路12号门口")
+    number, _code = resident.receipt(response)
+    page = resident.client.get(f"/portal/cases/{number}").text
+    assert "石碣镇东风路12号门口" in page  # the address the reporter typed
+    assert "测试网格" in page  # the grid's name, not only its code
+    assert 'class="case-map"' in page and 'src="/static/casemap.js"' in page
+    public = other_resident.client.get(f"/portal/cases/{number}").text
+    assert "石碣镇东风路12号门口" not in public  # the address is the reporter's to see

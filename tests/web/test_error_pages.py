@@ -91,3 +91,14 @@ def test_error_pages_for_visitors_and_api_clients(demo_site: DemoSite) -> None:
     r = httpx.get(demo_site.base + "/static/no-such-file.css", headers=browser_headers)
     assert r.status_code == 404
     assert "页面不存在" in r.text
+
+
+def test_pages_have_an_icon_and_ask_for_no_missing_file(browser, demo_server: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    page.goto(demo_server + "/portal")
+    page.wait_for_load_state("networkidle")
+    assert missing == []
+    assert httpx.get(demo_server + "/static/favicon.svg").status_code == 200
+    page.close()
