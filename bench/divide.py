@@ -1,14 +1,21 @@
 """Grid division: civgrid against PySAL spopt max-p (floor) and METIS, on the same inputs.
 
-Inputs: the 749 Cambridge street blocks (shared/data/geo, ODC PDDL) and the generated 13 k
-building township (civgrid.planning.synthetic). Every method partitions the same node graph
-(civgrid's Voronoi cell adjacency) and is scored on the same cell tiling: time, share of
-parts in the household band (parts that are one unit above the band maximum are left out:
-no method can fix them), contiguity (graph connectivity for the references; for civgrid the
-final polygons are single polygons) and Polsby-Popper median.
-max-p runs in a child process with a time cap, on one village of the township.
+Inputs: the 749 Cambridge street blocks (shared/data/geo, ODC PDDL), the generated 13 k
+building township (civgrid.planning.synthetic) and assessor-like parcels derived from the
+blocks (civgrid.planning.parcels: lots with street gaps, zero-unit lots, a heavy tail, 0.3 %
+self-touching rings, features without geometry) at 1 k, 13 k and 50 k, divided end to end
+from the published features (repair, skip, project, divide) with the boundary around them.
+Every method partitions the same node graph (civgrid's Voronoi cell adjacency) and is scored
+on the same cell tiling: time, share of parts in the household band (parts that are one unit
+above the band maximum are left out: no method can fix them), contiguity (graph connectivity
+for the references; for civgrid the final polygons are single polygons) and Polsby-Popper
+median. max-p runs in a child process with a time cap, on one village of the township.
 
-    .venv/bin/python bench/divide.py [--maxp-cap 60]
+    .venv/bin/python bench/divide.py [--maxp-cap 60] [--parcels 1000,13000,50000]
+        [--repeat 5] [--only parcels]
+
+``--repeat`` divides each parcel case that many times and reports the median seconds, with
+the load average before each run (the machine is shared).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import sys
 import time
 import warnings
@@ -29,23 +37,25 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from civgrid.grids.checks import polsby_popper
-from civgrid.planning.divide import Prepared, divide, prepare
-from civgrid.planning.inputs import Unit, boundary_around
+from civgrid.planning.cells import region
+from civgrid.planning.divide import Prepared, divide, divide_village, prepare
+from civgrid.planning.inputs import Unit, boundary_around, repair_units
+from civgrid.planning.parcels import parcels
 from civgrid.planning.report import check_proposal
 from civgrid.planning.synthetic import township
 
-CAMBRIDGE = (
-    Path(__file__).resolve().parents[1].parent / "shared/data/geo/cambridge_blocks_units.gpkg"
+_ROOT = Path(__file__).resolve().parents[1]
+CAMBRIDGE = next(
+    p
+    for p in (
+        _ROOT.parent / "shared/data/geo/cambridge_blocks_units.gpkg",
+        Path("/work/shared/data/geo/cambridge_blocks_units.gpkg"),
+        _ROOT / "tests/fixtures/geo/cambridge_blocks_units.gpkg",  # the same file
+    )
+    if p.exists()
 )
 BAND = (300, 500)
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # pymetis's xadj/adjncy API
-
-
-def _union(cells: Any) -> Any:
-    try:
-        return shapely.coverage_union_all(cells)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(cells)
 
 
 def road_share(village: Any, polys: list[Any], roads: Any) -> float:
@@ -73,7 +83,7 @@ def score(prep: Prepared, part: np.ndarray, seconds: float, roads: Any = None) -
     for p in parts:
         idx = np.flatnonzero(part == p)
         n, _ = connected_components(adj[idx][:, idx], directed=False)
-        poly = _union(prep.graph.cells[cell_part == p])
+        poly = region(prep.graph, cell_part == p)
         connected += int(n == 1)  # graph contiguity: what the partitioner itself controls
         pp.append(polsby_popper(poly))
         polys.append(poly)
@@ -123,8 +133,7 @@ def _maxp_child(prep_data: tuple[Any, ...], queue: Any) -> None:
 
 def run_maxp(prep: Prepared, cap: float) -> dict[str, Any]:
     """spopt max-p with the floor constraint, in a child process killed after ``cap`` s."""
-    cell_of = prep.graph.label
-    geoms = [_union(prep.graph.cells[cell_of == i]) for i in range(len(prep.nodes))]
+    geoms = list(prep.node_geoms)
     households = [n.households for n in prep.nodes]
     g = prep.graph.adjacency
     neighbours = {i: g.indices[g.indptr[i] : g.indptr[i + 1]].tolist() for i in range(g.shape[0])}
@@ -202,8 +211,16 @@ def table(name: str, rows: dict[str, dict[str, Any]]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--maxp-cap", type=float, default=60.0)
+    ap.add_argument("--parcels", default="1000,13000,50000", help="parcel counts")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per parcel case (median)")
+    ap.add_argument("--only", choices=["all", "parcels"], default="all")
     args = ap.parse_args()
     results: dict[str, dict[str, Any]] = {}
+    sizes = [int(x) for x in args.parcels.split(",") if x]
+    if args.only == "parcels":
+        summary = {f"parcels_{n}": parcel_case(n, args.maxp_cap, args.repeat) for n in sizes}
+        print(json.dumps({"bench": "divide_parcels", **_flat(summary)}))
+        return
 
     villages, units = cambridge()
     boundary = next(iter(villages.values()))
@@ -240,6 +257,7 @@ def main() -> None:
     table(f"Township, {len(town.units):,} buildings, {total:,} households", rows)
     results["township"] = rows
 
+    summary = {f"parcels_{n}": parcel_case(n, args.maxp_cap, args.repeat) for n in sizes}
     ours_c, ours_t = results["cambridge"]["civgrid"], results["township"]["civgrid"]
     metis_c = results["cambridge"]["metis contiguous"]
     print(
@@ -258,9 +276,65 @@ def main() -> None:
                 "maxp_cambridge_in_band": results["cambridge"]["spopt max-p"].get("in_band"),
                 "metis_cambridge_in_band": metis_c["in_band"],
                 "ratio_in_band_vs_metis": round(ours_c["in_band"] / metis_c["in_band"], 3),
+                **_flat(summary),
             }
         )
     )
+
+
+def parcel_case(n: int, cap: float, repeat: int) -> dict[str, dict[str, Any]]:
+    """Parcels end to end (repair, skip, boundary around, divide) against METIS and max-p on
+    the same parcel graph; civgrid's seconds are the median of ``repeat`` runs."""
+    features = parcels(CAMBRIDGE, n)
+    units = [Unit(p.id, p.geometry, p.units) for p in features]  # type: ignore[arg-type]
+    runs, loads = [], []
+    for _ in range(repeat):
+        loads.append(round(os.getloadavg()[0], 2))
+        t0 = time.perf_counter()
+        boundary = boundary_around([u.geometry for u in repair_units(units)[0]])
+        p = divide_village("250000000001", boundary, units, band=BAND, digits=3)
+        runs.append(time.perf_counter() - t0)
+    grids = p.grids
+    comp = [g for g in grids if g.kind != "exclusive"]
+    ours = {
+        "seconds": round(float(np.median(runs)), 3),
+        "runs": [round(r, 2) for r in runs],
+        "load_1min": loads,
+        "parts": len(grids),
+        "in_band": round(float(np.mean([BAND[0] <= g.households <= BAND[1] for g in comp])), 4),
+        "contiguous": round(float(np.mean([g.contiguous for g in grids])), 4),
+        "pp_median": round(float(np.median([g.polsby_popper for g in grids])), 3),
+        "skipped": len(p.notes.skipped),
+        "repaired": len(p.notes.repaired),
+        "road_share": None,
+    }
+    usable = repair_units(units)[0]
+    prep = prepare(boundary, usable, band=BAND)
+    rows = {
+        "civgrid": ours,
+        "metis": run_metis(prep, contiguous=False),
+        "metis contiguous": run_metis(prep, contiguous=True),
+        "spopt max-p": run_maxp(prep, cap),
+    }
+    total = sum(u.households for u in usable)
+    table(f"Parcels, {n:,} features, {total:,} households (load {loads})", rows)
+    if repeat > 1:
+        print(f"civgrid runs (s): {ours['runs']}, median {ours['seconds']}")
+    return rows
+
+
+def _flat(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for case, rows in summary.items():
+        ours = rows["civgrid"]
+        out[f"{case}_seconds"] = ours["seconds"]
+        out[f"{case}_load"] = ours["load_1min"]
+        out[f"{case}_in_band"] = ours["in_band"]
+        out[f"{case}_single_polygon"] = ours["contiguous"]
+        out[f"{case}_pp_median"] = ours["pp_median"]
+        out[f"{case}_metis_in_band"] = rows["metis contiguous"]["in_band"]
+        out[f"{case}_maxp"] = rows["spopt max-p"].get("in_band", "timed out")
+    return out
 
 
 def _pool(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -11,16 +11,22 @@ from civgrid.calendar.cli import app as calendar_app
 from civgrid.catalogue.cli import app as catalogue_app
 from civgrid.config import get_settings
 from civgrid.divisions.cli import app as divisions_app
+from civgrid.figures.cli import app as figures_app
 from civgrid.grids.cli import app as grids_app
+from civgrid.ledger.cli import app as ledger_app
 from civgrid.open311.cli import app as open311_app
 from civgrid.planning.cli import propose as propose_grids
+from civgrid.workforce.cli import app as workforce_app
 
 app = typer.Typer(help="civgrid: grid-based community service management.", no_args_is_help=True)
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(grids_app, name="grids")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(open311_app, name="open311")
+app.add_typer(figures_app, name="figures")
+app.add_typer(workforce_app, name="workforce")
 grids_app.command("propose")(propose_grids)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -67,10 +73,13 @@ def serve(
 
 @app.command()
 def sweep() -> None:
-    """One pass of the case sweep: escalate overdue cases, flag missing summons (吹哨报到)."""
+    """One pass of the case sweep: escalate overdue cases, flag missing summons (吹哨报到),
+    bring the figures' rollups up to today."""
     from civgrid.cases.cli import run_sweep
+    from civgrid.figures.cli import refresh_rollups
 
     run_sweep(console)
+    refresh_rollups(console)
 
 
 def _safe_url(url: str) -> str:

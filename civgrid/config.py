@@ -24,8 +24,14 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
     token_ttl_hours: int = 12
-    login_max_failures: int = 5
-    login_failure_window_minutes: int = 15
+    # Failed logins: after login_max_failures from one address for one username, or
+    # login_max_failures_per_address from one address for any usernames, each further try
+    # waits login_delay_seconds, doubling each time (at most the window). Never per username
+    # alone: no one can lock a user out from elsewhere.
+    login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_address: int = Field(20, ge=1)
+    login_delay_seconds: int = Field(30, ge=1)
+    login_failure_window_minutes: int = Field(15, ge=1)
     grid_sequence_digits: int = Field(2, ge=2, le=3)
     # The household band of comprehensive grids (urban 300–500; rural deployments use ~300).
     grid_households_min: int = Field(300, ge=1)
@@ -51,6 +57,12 @@ class Settings(BaseSettings):
     # Resident portal anti-abuse: submissions per address per hour, per contact per day.
     portal_max_per_ip_hour: int = Field(10, ge=1)
     portal_max_per_contact_day: int = Field(5, ge=1)
+    # Patrols (civgrid.workforce): raw points kept this long, then purged by the sweep.
+    patrol_points_keep_days: int = Field(90, ge=1)
+    patrol_max_speed_kmh: float = Field(60.0, gt=0)
+    patrol_max_outside_m: float = Field(3000.0, gt=0)
+    # Daily patrol hours required, per grid kind ("comprehensive:4,exclusive:2").
+    patrol_daily_hours: str = "comprehensive:4,exclusive:4"
 
     @field_validator("work_periods")
     @classmethod

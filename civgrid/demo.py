@@ -175,7 +175,20 @@ def load_demo(db: Session, console: Console | None = None) -> list[tuple[str, st
     load_grids(db, console)
     load_cases(db, console)
     load_portal(db, console)
+    load_ledger(db, console)
+    load_history(db, console)
+    load_services(db, console)
+    load_workforce(db, console)
     return users
+
+
+def load_workforce(db: Session, console: Console | None = None) -> None:
+    """Training records, a week of patrols, last week's meetings, last quarter's appraisal."""
+    from civgrid.workforce.demo import load_workforce_demo
+
+    count = load_workforce_demo(db)
+    if console and count:
+        console.print(f"recorded {count} demo patrols in {DEMO_TOWNSHIP}")
 
 
 def load_grids(db: Session, console: Console | None = None) -> None:
@@ -198,6 +211,18 @@ def load_cases(db: Session, console: Console | None = None) -> None:
         console.print(f"created {count} demo cases in {DEMO_TOWNSHIP}")
 
 
+def load_history(db: Session, console: Console | None = None) -> None:
+    """A year of the township's cases in bulk, and the figures' rollups built on them."""
+    from civgrid.cases.demo import load_demo_history
+    from civgrid.figures.actions import rebuild
+
+    count = load_demo_history(db)
+    if count:
+        built = rebuild(db)
+        if console:
+            console.print(f"wrote {count} cases of history; figures built up to {built.until}")
+
+
 def load_portal(db: Session, console: Console | None = None) -> None:
     """Residents' reports through the portal, and one complaint about grid staff."""
     from civgrid.portal.demo import load_demo_portal
@@ -205,3 +230,23 @@ def load_portal(db: Session, console: Console | None = None) -> None:
     count = load_demo_portal(db)
     if console and count:
         console.print(f"added {count} demo reports from residents")
+
+
+def load_ledger(db: Session, console: Console | None = None) -> None:
+    """The grid ledger (buildings, dwellings, units, components) and inspections."""
+    from civgrid.ledger.demo import load_demo_ledger
+
+    count = load_demo_ledger(db)
+    if console and count:
+        console.print(f"added the demo ledger and {count} inspections")
+
+
+def load_services(db: Session, console: Console | None = None) -> None:
+    """Care households (with consent), disputes at each tier and notices."""
+    from civgrid.care.demo import load_demo_care
+    from civgrid.mediation.demo import load_demo_mediation
+    from civgrid.notices.demo import load_demo_notices
+
+    counts = (load_demo_care(db, DEMO_PASSWORD), load_demo_mediation(db), load_demo_notices(db))
+    if console and any(counts):
+        console.print("added {} care households, {} disputes and {} notices".format(*counts))

@@ -8,8 +8,11 @@ class CivgridError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, **detail: object) -> None:
-        super().__init__(message)
-        self.message = message
+        # A message may name values of ``detail`` ("%(limit_mb)s"): ``template`` is the msgid
+        # that pages translate, ``message`` the English text with the values in.
+        self.template = message
+        self.message = message % detail if "%(" in message else message
+        super().__init__(self.message)
         self.detail = detail
 
 

@@ -4,17 +4,41 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from civgrid.auth.models import Role, User
+from civgrid.auth.models import LoginSession, Role, User
+from civgrid.auth.security import token_digest
 from civgrid.auth.service import user_for_known_token, user_for_token
+from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
 from civgrid.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the page layout shows of the logged-in user: plain values, not an ORM row.
+
+    The request's session is closed (and its rows expired) before an error page is rendered;
+    the layout must not depend on it.
+    """
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.username, user.display_name, user.role)
+
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -75,20 +99,24 @@ async def optional_user(
         user = user_for_known_token(db, token.strip())
         if user is None:
             user = await run_in_threadpool(user_for_token, db, token.strip())
-    elif request.session.get("uid") is None:
+    elif request.session.get("sid") is None:
         return None
     else:
         user = await run_in_threadpool(_session_user, request, db)
         if user is not None and not csrf_ok:
             raise Forbidden("CSRF token missing or wrong; reload the page and try again")
     request.state.user = user
+    request.state.viewer = Viewer.of(user) if user is not None else None
     return user
 
 
 def _session_user(request: Request, db: Session) -> User | None:
-    """The user of the signed session cookie, if the session is still good."""
-    user = db.get(User, request.session["uid"])
-    if user is None or not user.is_active or user.auth_version != request.session.get("av"):
+    """The user of the signed session cookie, if its session is still open on the server."""
+    row = db.scalar(
+        select(LoginSession).where(LoginSession.key_hash == token_digest(str(request.session["sid"])))
+    )
+    user = None if row is None or row.expires_at <= utcnow() else db.get(User, row.user_id)
+    if user is None or not user.is_active:
         request.session.clear()
         return None
     return user

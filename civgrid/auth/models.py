@@ -48,6 +48,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped on password change or deactivation so that old sessions stop working.
     auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Passed every required training course (civgrid.workforce): kept on the row so that the
+    # field-work gate costs no query.
+    field_cleared: Mapped[bool] = mapped_column(Boolean, default=False)
 
     scopes: Mapped[list[UserScope]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -89,6 +92,21 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginSession(Base):
+    """A browser session, ended on the server by logout, password change or deactivation.
+
+    The cookie carries a random key; only its SHA-256 is stored.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LoginFailure(Base):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -107,13 +108,18 @@ async def login_submit(
         }
         return render(request, "auth/login.html", ctx, status_code=exc.status_code)
     request.session.clear()
-    request.session.update({"uid": user.id, "av": user.auth_version})
+    request.session["sid"] = actions.start_session(db, user)
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout(request: Request, user: User | None = Depends(optional_user)) -> Response:
+async def logout(
+    request: Request, user: User | None = Depends(optional_user), db: Session = Depends(get_db)
+) -> Response:
     await verify_csrf(request)
+    key = request.session.get("sid")
+    if key:
+        await run_in_threadpool(actions.end_session, db, str(key), actor=user, ip=client_ip(request))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

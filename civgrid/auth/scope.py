@@ -33,6 +33,9 @@ class Jurisdiction:
     everywhere: bool = False
     codes: tuple[str, ...] = ()  # division and grid code prefixes
     departments: tuple[str, ...] = ()  # department codes
+    # Who holds it: for rows assigned to one person (a care household's grid worker).
+    user_id: int | None = None
+    role: Role | None = None
 
     @classmethod
     def of(cls, user: User) -> Jurisdiction:
@@ -43,6 +46,8 @@ class Jurisdiction:
             everywhere=ScopeKind.ALL in kinds,
             codes=tuple(kinds.get(ScopeKind.DIVISION, []) + kinds.get(ScopeKind.GRID, [])),
             departments=tuple(kinds.get(ScopeKind.DEPARTMENT, [])),
+            user_id=user.id,
+            role=user.role,
         )
 
     def covers_code(self, code: str) -> bool:
@@ -83,6 +88,9 @@ class Resource:
     roles: Mapping[str, Collection[Role]]  # action -> roles allowed to do it at all
     condition: Condition | None = None  # None: not territorial, the role check suffices
     public: frozenset[str] = field(default_factory=frozenset)  # actions open to anonymous
+    # Rows reached only through a side door (e.g. a case a department was summoned to) allow
+    # only these actions, by door; the role check still applies.
+    via: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 _RESOURCES: dict[type, Resource] = {}
@@ -94,9 +102,11 @@ def register(
     roles: Mapping[str, Collection[Role]],
     condition: Condition | None = None,
     public: Collection[str] = (),
+    via: Mapping[str, Collection[str]] | None = None,
 ) -> None:
     """Declare how ``model`` is scoped. Each domain calls this once, next to its models."""
-    _RESOURCES[model] = Resource(model, roles, condition, frozenset(public))
+    doors = {k: frozenset(v) for k, v in (via or {}).items()}
+    _RESOURCES[model] = Resource(model, roles, condition, frozenset(public), doors)
 
 
 def resource(model: type) -> Resource:
@@ -115,6 +125,12 @@ def check_role(user: User | None, model: type, action: str) -> None:
         raise Unauthorized("login required")
     if user.role not in res.roles.get(action, ()):
         raise Forbidden(f"role {user.role} may not {action} {model.__name__.lower()}")
+
+
+def check_via(model: type, door: str, action: str, what: str) -> None:
+    """403 unless a row reached through ``door`` allows ``action`` (see ``register(via=…)``)."""
+    if action not in resource(model).via.get(door, ()):
+        raise Forbidden(f"{what}: a {door} allows only {', '.join(sorted(resource(model).via[door]))}")
 
 
 def restrict(

@@ -60,10 +60,12 @@ def _check_token(db: Session, digest: str) -> tuple[User, datetime]:
     """(a detached copy of the token's user with its scopes, the token's expiry); 401 if bad."""
     # One round trip: the token, its user and the user's scopes (the scope check needs them).
     row = db.scalars(_TOKEN_QUERY, {"token_hash": digest}).unique().one_or_none()
-    if row is None or row.revoked_at is not None:
+    if row is None:
         raise Unauthorized("invalid token")
     if not row.user.is_active:
         raise Unauthorized("account disabled")
+    if row.revoked_at is not None:
+        raise Unauthorized("invalid token")
     # Copied into a session of its own and left detached: requests copy it into theirs.
     with Session() as scratch:
         user = scratch.merge(row.user, load=False)

@@ -55,6 +55,11 @@ class CheckedImage:
         return FORMATS[self.format][0]
 
 
+def _megabytes(size: int) -> str:
+    mb = size / 2**20
+    return f"{mb:.1f}" if mb >= 0.1 else f"{mb:.2g}"
+
+
 def check_image(data: bytes) -> CheckedImage:
     """Decode the bytes as a JPEG, PNG or WebP photo within the limits, or raise 422."""
     limit = get_settings().attachment_max_bytes
@@ -62,7 +67,10 @@ def check_image(data: bytes) -> CheckedImage:
         raise Invalid("the file is empty")
     if len(data) > limit:
         raise Invalid(
-            f"the file is {len(data)} bytes; the limit is {limit} bytes", limit_bytes=limit
+            "the file is %(size_mb)s MB; the limit is %(limit_mb)s MB",
+            size_mb=_megabytes(len(data)),
+            limit_mb=_megabytes(limit),
+            limit_bytes=limit,
         )
     try:
         with warnings.catch_warnings():
@@ -77,6 +85,8 @@ def check_image(data: bytes) -> CheckedImage:
                 width, height = img.size
     except Invalid:
         raise
+    except Image.DecompressionBombError:
+        raise Invalid(f"the photo has more than {MAX_PIXELS} pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
         raise Invalid(
             "the file is not a readable JPEG, PNG or WebP image", reason=str(exc)[:200]

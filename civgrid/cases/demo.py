@@ -191,3 +191,79 @@ def _summoned(db: Session, case: Case, disp: User, cg: User) -> None:
     )
     cg_row = next(r for r in rows if r.department_code == "DG-SJ-CG")
     actions.acknowledge_summons(db, cg_row, actor=cg, note="已到场 / on site")
+
+
+HISTORY_HANDLERS = {"DG-SJ-CG": "handler", "DG-SJ-HW": "sanitation"}  # others: admin
+
+
+def load_demo_history(
+    db: Session, *, days: int = 400, per_day: float = 10.0, seed: int = 20
+) -> int:
+    """About 13 months of the township's cases, written in bulk as the actions would.
+
+    Skipped when a case older than ``days`` − 30 days exists (the history is there).
+    Supervisors report and verify across the township, the demo worker in their own village;
+    each department's handler handles.
+    """
+    import random
+    from datetime import timedelta
+
+    from civgrid.cases import history
+    from civgrid.cases.service import routing_suggestion
+    from civgrid.db.base import utcnow
+
+    now = utcnow()
+    old = now - timedelta(days=days - 30)  # other demo loaders write a few months back only
+    if db.scalar(select(Case.id).where(Case.reported_at < old).limit(1)):
+        return 0
+    users = {u.username: u for u in db.scalars(select(User))}
+    cast = history.Cast(users)
+    rng = random.Random(seed)  # noqa: S311  (demo data, not secrets)
+    places = _history_places(db, rng)
+    probe_village = DEMO_VILLAGE
+    categories: list[tuple[int, float]] = []
+    handlers: dict[int, str] = {}
+    for category in db.scalars(
+        select(Category)
+        .where(Category.is_published, Category.is_active, Category.is_major_emergency.is_(False))
+        .order_by(Category.code)
+    ):
+        if category.code[-3:] not in ("001", "002", "003", "005"):
+            continue
+        dept = routing_suggestion(db, Case(category_id=category.id, division_code=probe_village))
+        if dept is None:
+            continue
+        categories.append((category.id, rng.uniform(0.3, 3.0)))
+        handlers[category.id] = HISTORY_HANDLERS.get(dept.code, "admin")
+    scripts = list(
+        history.plan_history(
+            rng,
+            start=now - timedelta(days=days),
+            end=now - timedelta(hours=1),
+            places=places,
+            categories=categories,
+            per_day=per_day,
+            departments=handlers,
+            self_handle=frozenset(handlers),
+        )
+    )
+    return history.write_bulk(db, scripts, cast, demo_photo((90, 140, 60)))
+
+
+def _history_places(db: Session, rng) -> list:  # type: ignore[no-untyped-def]
+    """A few points in every current grid of the township: its worker's village or others."""
+    from civgrid.cases.history import Place
+
+    places = []
+    for grid in db.scalars(
+        select(Grid).where(Grid.code.startswith(DEMO_VILLAGE[:9]), Grid.valid_to.is_(None))
+    ):
+        shape = from_text(grid.geometry)
+        minx, miny, maxx, maxy = shape.bounds
+        own = grid.village_code == DEMO_VILLAGE
+        for _ in range(6):
+            p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+            if shape.contains(p):
+                reporter = "worker" if own else "supervisor"
+                places.append(Place(round(p.x, 6), round(p.y, 6), reporter, own))
+    return places

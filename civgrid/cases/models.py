@@ -32,6 +32,7 @@ class CaseSource(LabelledEnum):
     OPEN311 = ("open311", "Open311", "Open311 client")
     INSPECTION = ("inspection", "检查发现", "Inspection finding")
     IMPORT = ("import", "外部导入", "Imported")
+    CARE = ("care", "关爱走访发现", "Care programme visit")
 
 
 class CaseLevel(LabelledEnum):
@@ -136,7 +137,7 @@ class CaseEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     actor_label: Mapped[str] = mapped_column(String(100))
     action: Mapped[CaseAction] = mapped_column(EnumText(CaseAction, 24))

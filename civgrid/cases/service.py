@@ -58,6 +58,9 @@ scope.register(
         scope.by_department(Case.department_code),
         _summoned,
     ),
+    # A summoned department sees the case, reports in (with a note) and adds photos; only
+    # the responsible department handles it.
+    via={"summons": {"view", "acknowledge", "attach"}},
 )
 
 
@@ -96,6 +99,7 @@ def authorize(db: Session, user: User | None, case: Case, action: str) -> None:
     )
     if summoned is None:
         raise NotFound(f"case {case.number} not found")
+    scope.check_via(Case, "summons", action, f"case {case.number}")
 
 
 def scoped(query: AnySelect, user: User | None, action: str = "view") -> AnySelect:

@@ -1,4 +1,5 @@
-"""The sweep: escalate overdue cases one tier, flag missing summons acknowledgements.
+"""The sweep: escalate overdue cases one tier, flag missing summons acknowledgements, close
+patrols left open past their day and purge old patrol points (``civgrid.workforce``).
 
 Runs as ``civgrid sweep`` and, while serving, every ``Settings.sweep_interval_seconds`` in
 the application's lifespan. Each case is handled in its own transaction through the real
@@ -21,6 +22,7 @@ from civgrid.cases.models import Case, CaseClock, CaseLevel, CaseSummons
 from civgrid.cases.transitions import ACTIVE
 from civgrid.db.base import utcnow
 from civgrid.errors import CivgridError
+from civgrid.workforce.patrols import sweep_patrols
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,14 @@ class SweepReport:
     escalated: list[str] = field(default_factory=list)
     overdue_at_top: list[str] = field(default_factory=list)
     flagged_summons: list[tuple[str, str]] = field(default_factory=list)
+    patrols: dict[str, list[int]] = field(default_factory=dict)  # auto-closed, purged
 
     def as_dict(self) -> dict[str, object]:
         return {
             "escalated": self.escalated,
             "overdue_at_top": self.overdue_at_top,
             "flagged_summons": [list(x) for x in self.flagged_summons],
+            "patrols": self.patrols,
         }
 
 
@@ -69,6 +73,7 @@ def sweep(db: Session, *, now: datetime | None = None) -> SweepReport:
         except CivgridError as exc:  # changed meanwhile by someone else: next sweep sees it
             log.info("sweep skipped %s: %s", case.number, exc.message)
     report.flagged_summons = _flag_summons(db, now)
+    report.patrols = sweep_patrols(db, now=now)
     return report
 
 

@@ -80,7 +80,10 @@ class EffectiveLimitOut(BaseModel):
     stage: Stage
     amount: float
     unit: TimeUnit
-    source: str = Field(description="category, default (set by an admin) or built-in")
+    source: str = Field(
+        description="category, emergency (a major emergency: continuous hours), "
+        "default (set by an admin) or built-in"
+    )
 
 
 class RoutingRuleIn(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -33,6 +33,16 @@ STAGE_DEFAULTS: dict[Stage, tuple[float, TimeUnit]] = {
     Stage.CLOSE: (1, TimeUnit.WORK_DAYS),
     Stage.ACKNOWLEDGE: (0.5, TimeUnit.EMERGENCY_HOURS),
 }
+# A major emergency (火情火灾, 燃气泄漏 …) runs on continuous hours at every stage, unless its
+# category has a limit of its own: the deployment's working-day defaults do not apply to it.
+EMERGENCY_DEFAULTS: dict[Stage, tuple[float, TimeUnit]] = {
+    Stage.REGISTER: (0.25, TimeUnit.EMERGENCY_HOURS),
+    Stage.DISPATCH: (0.25, TimeUnit.EMERGENCY_HOURS),
+    Stage.HANDLE: (4, TimeUnit.EMERGENCY_HOURS),
+    Stage.VERIFY: (2, TimeUnit.EMERGENCY_HOURS),
+    Stage.CLOSE: (2, TimeUnit.EMERGENCY_HOURS),
+    Stage.ACKNOWLEDGE: (0.5, TimeUnit.EMERGENCY_HOURS),
+}
 
 
 def get_category(db: Session, code_or_id: str | int) -> Category:
@@ -54,36 +64,16 @@ def search_categories(
     kinds: Sequence[str] = ("matter", "service_item"),
     limit: int = 20,
 ) -> list[Category]:
-    """Categories matching ``q`` (every word) in Chinese, English, pinyin or initials, keywords,
-    their major class's names, or code."""
+    """Categories matching ``q``, best first: names in Chinese, English, pinyin or initials,
+    everyday words ("pothole", "坑洼"), keywords, the class's names, or the code
+    (``civgrid.catalogue.search``). All of them, by code, for an empty ``q``."""
+    from civgrid.catalogue.search import search
+
     try:
         wanted = [CategoryKind(k) for k in kinds]
     except ValueError as exc:
         raise Invalid(f"unknown category kind: {exc}", kinds=list(map(str, kinds))) from exc
-    query = select(Category).where(Category.is_active, Category.kind.in_(wanted))
-    if published_only:
-        query = query.where(Category.is_published)
-    for word in q.split():
-        query = query.where(
-            or_(
-                Category.name_zh.contains(word, autoescape=True),
-                Category.major_name_zh.contains(word, autoescape=True),
-                Category.name_en.ilike(f"%{_escape(word)}%", escape="\\"),
-                Category.major_name_en.ilike(f"%{_escape(word)}%", escape="\\"),
-                Category.keywords.ilike(f"%{_escape(word)}%", escape="\\"),
-                Category.code.startswith(word.upper(), autoescape=True),
-            )
-        )
-    whole = " ".join(q.split())
-    if whole:
-        # Rows that match by their own code or name come before those found by class only.
-        direct = or_(
-            Category.code == whole.upper(),
-            Category.name_zh.contains(whole, autoescape=True),
-            Category.name_en.ilike(f"%{_escape(whole)}%", escape="\\"),
-        )
-        query = query.order_by(case((direct, 0), else_=1))
-    return list(db.scalars(query.order_by(Category.code).limit(limit)))
+    return search(db, q, kinds=wanted, published_only=published_only, limit=limit)
 
 
 def _escape(word: str) -> str:
@@ -105,11 +95,14 @@ _TIME_LIMITS = TableCache("time_limits", _load_time_limits, (TimeLimit, Category
 
 
 def time_limit_for(db: Session, category: Category | int, stage: Stage) -> tuple[float, TimeUnit]:
-    """The category's limit for a stage, else the deployment's default, else the built-in one."""
+    """The category's limit for a stage, else (a major emergency) the emergency-hours one, else
+    the deployment's default, else the built-in one."""
     category_id = category if isinstance(category, int) else category.id
     limits = _TIME_LIMITS.get(db)
-    found = limits.get((category_id, stage)) or limits.get((None, stage))
-    return found or STAGE_DEFAULTS[stage]
+    found = limits.get((category_id, stage))
+    if found is None and is_major_emergency(db, category_id):
+        found = EMERGENCY_DEFAULTS[stage]
+    return found or limits.get((None, stage)) or STAGE_DEFAULTS[stage]
 
 
 def _load_intake_facts(db: Session) -> dict[int, bool]:
@@ -146,6 +139,8 @@ def effective_time_limits(
         default = [r for r in rows if r.stage == stage and r.category_id is None]
         if own:
             out.append((stage, own[0].amount, own[0].unit, "category"))
+        elif category.is_major_emergency:
+            out.append((stage, *EMERGENCY_DEFAULTS[stage], "emergency"))
         elif default:
             out.append((stage, default[0].amount, default[0].unit, "default"))
         else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -20,9 +23,26 @@ NAMING_CONVENTION = {
 }
 
 
+# Set only by ``acting_at``: history written through the real actions at past instants.
+_NOW: ContextVar[datetime | None] = ContextVar("civgrid_now", default=None)
+
+
 def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware, in UTC (or the instant ``acting_at`` set)."""
+    fixed = _NOW.get()
+    return fixed if fixed is not None else datetime.now(UTC)
+
+
+@contextmanager
+def acting_at(when: datetime) -> Iterator[None]:
+    """Inside the block, ``utcnow()`` is ``when``: replays a case history at its own times."""
+    if when.tzinfo is None:
+        raise ValueError("acting_at needs a timezone-aware instant")
+    token = _NOW.set(when.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

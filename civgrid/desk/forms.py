@@ -15,7 +15,7 @@ from civgrid.auth.models import User
 from civgrid.cases import actions
 from civgrid.cases.attachments import CheckedImage, check_image
 from civgrid.cases.models import AttachmentKind, Case, CaseSource, CaseSummons
-from civgrid.cases.service import get_case_for, summons_of
+from civgrid.cases.service import covers, get_case_for, summons_of
 from civgrid.cases.transitions import CaseAction, allowed_actions, target
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import ensure_assignable_to_grid_worker
@@ -59,10 +59,9 @@ FORMS: dict[str, FormAction] = {
 }
 
 
-def done_action(name: str) -> CaseAction | None:
-    """The action behind a form name (for the "done" notice after a redirect)."""
-    spec = FORMS.get(name)
-    return spec.action if spec else None
+def done_action(value: str) -> CaseAction | None:
+    """The action that was taken (for the "done" notice after a redirect), from its value."""
+    return next((a for a in CaseAction if a.value == value), None)
 
 
 def _may(user: User, permission: str) -> bool:
@@ -85,9 +84,13 @@ def pending_summons(user: User, summons: Sequence[CaseSummons]) -> CaseSummons |
 def offered(user: User, case: Case, summons: Sequence[CaseSummons] = ()) -> list[str]:
     """The forms the case page shows: allowed by the transition table and by the user's role."""
     allowed = set(allowed_actions(case.state))
+    # a department that is only summoned gets the forms its summons allows
+    door = None if covers(user, case) else scope.resource(Case).via["summons"]
     names = []
     for name, form in FORMS.items():
         if form.action not in allowed or not _may(user, form.permission):
+            continue
+        if door is not None and form.permission not in door:
             continue
         if name in ("approve_extension", "deny_extension") and case.extension_amount is None:
             continue
@@ -143,8 +146,8 @@ def run(
     name: str,
     form: Any,
     photos: list[tuple[CheckedImage, str]],
-) -> None:
-    """Run the workflow action behind form ``name`` on ``case``."""
+) -> CaseAction:
+    """Run the workflow action behind form ``name`` on ``case``; returns the action taken."""
     spec = FORMS.get(name)
     if spec is None:
         raise Invalid(f"unknown action {name}")
@@ -194,6 +197,7 @@ def run(
         "acknowledge": lambda: _acknowledge(db, case, user, note),
     }
     calls[name]()
+    return A.VERIFY_FAIL if name == "verify" and not passed else spec.action
 
 
 def _acknowledge(db: Session, case: Case, user: User, note: str) -> None:

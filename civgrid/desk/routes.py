@@ -17,11 +17,13 @@ from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseAttachment
 from civgrid.cases.transitions import CaseState
+from civgrid.db.base import utcnow
 from civgrid.db.session import get_page_db
 from civgrid.desk import forms, service
 from civgrid.errors import CivgridError, Forbidden, NotFound
 from civgrid.web.i18n import N_
 from civgrid.web.templating import render
+from civgrid.workforce.service import on_duty
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +35,7 @@ Staff = Annotated[User, Depends(current_user)]
 def require(user: User, roles: Collection[Role]) -> User:
     """403 unless the user holds one of ``roles`` (jurisdiction is checked per case: 404)."""
     if user.role not in roles:
-        raise Forbidden(f"this page is for: {', '.join(sorted(r.value for r in roles))}")
+        raise Forbidden("this page is for other roles", roles=sorted(r.value for r in roles))
     return user
 
 
@@ -51,7 +53,8 @@ def command_center(request: Request, user: Staff, db: DB) -> Response:
     """指挥中心: incoming, to dispatch, approvals, to close, overdue."""
     require(user, service.COMMAND_ROLES)
     board = service.command_center(db, user)
-    return render(request, "desk/command.html", {"board": board, "nav": "command"})
+    duty = on_duty(db, user, at=utcnow())
+    return render(request, "desk/command.html", {"board": board, "nav": "command", "duty": duty})
 
 
 @router.get("/desk/command/fragment")
@@ -117,10 +120,12 @@ def _case_page(
     category = service.categories_by_id(db, [case.category_id])[case.category_id]
     summons = cases.summons_of(db, case)
     offered = forms.offered(user, case, summons)
+    events = cases.events_of(db, case)
     ctx: dict[str, Any] = {
         "case": case,
         "category": category,
-        "events": cases.events_of(db, case),
+        "events": events,
+        "actors": service.actor_names(db, events),
         "clocks": cases.lights(db, case),
         "summons": summons,
         "attachments": service.attachments_of(db, case),
@@ -203,10 +208,10 @@ def _act(
     require(user, service.STAFF_ROLES)
     case = cases.get_case_for(db, user, number, forms.FORMS[name].permission)
     try:
-        forms.run(db, case, user, name, form, photos)
+        taken = forms.run(db, case, user, name, form, photos)
     except CivgridError as exc:
         return _show_error(request, db, user, number, exc)
-    return RedirectResponse(f"/desk/cases/{number}?done={name}", status_code=303)
+    return RedirectResponse(f"/desk/cases/{number}?done={taken.value}", status_code=303)
 
 
 @router.get("/desk/cases/{number}/photos/{attachment_id}/{rendition}")

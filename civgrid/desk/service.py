@@ -19,7 +19,7 @@ from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.calendar.service import get_calendar
 from civgrid.calendar.units import Light
-from civgrid.cases.models import Case, CaseAttachment, CaseSummons
+from civgrid.cases.models import Case, CaseAttachment, CaseEvent, CaseSummons, Priority
 from civgrid.cases.service import scoped
 from civgrid.cases.transitions import OPEN, WORKING, CaseState
 from civgrid.catalogue.models import Category
@@ -88,8 +88,14 @@ def _base(user: User) -> Select[Any]:
 
 
 def _by_deadline(query: Select[Any]) -> Select[Any]:
-    # Cases without a running clock sort last; then oldest report first.
-    return query.order_by(Case.due_at.is_(None), Case.due_at, Case.reported_at, Case.id)
+    # Emergencies first; then cases without a running clock sort last; then oldest report first.
+    return query.order_by(
+        Case.priority != Priority.EMERGENCY,
+        Case.due_at.is_(None),
+        Case.due_at,
+        Case.reported_at,
+        Case.id,
+    )
 
 
 def cases_in(db: Session, user: User, states: Iterable[CaseState]) -> list[Row]:
@@ -136,6 +142,13 @@ class CommandCenter:
     suspended: list[Row]
     to_close: list[Row]
     overdue: list[Row]
+    in_progress: list[Row]
+
+    @property
+    def emergencies(self) -> int:
+        """Open emergencies on the board (each case once)."""
+        rows = (self.incoming, self.to_dispatch, self.to_close, self.suspended, self.in_progress)
+        return len({r.case.id for q in rows for r in q if r.case.priority == Priority.EMERGENCY})
 
 
 def command_center(db: Session, user: User) -> CommandCenter:
@@ -147,7 +160,17 @@ def command_center(db: Session, user: User) -> CommandCenter:
         suspended=cases_in(db, user, [S.SUSPENDED]),
         to_close=cases_in(db, user, [S.VERIFIED]),
         overdue=overdue(db, user),
+        in_progress=cases_in(db, user, [*WORKING, S.HANDLED]),
     )
+
+
+def actor_names(db: Session, events: Iterable[CaseEvent]) -> dict[int, str]:
+    """Display names of the people in a timeline, by user id (one statement)."""
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not ids:
+        return {}
+    rows = db.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {uid: name for uid, name in rows}
 
 
 def categories_by_id(db: Session, ids: Iterable[int]) -> dict[int, Category]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from civgrid.db.session import get_page_db
 from civgrid.directory import service
 from civgrid.directory.schemas import LocateIn, LocateOut
+from civgrid.notices.service import public_notices
 from civgrid.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,6 +39,7 @@ def grid_card(code: str, request: Request, db: DB) -> Response:
     """A grid's card: map, leader, staff, village, and the supervision channel (grid office)."""
     card = service.grid_card(db, code)
     ctx: dict[str, Any] = {"nav": "directory", "card": card, "grid": card.entry.grid}
+    ctx["notices"] = public_notices(db, card.entry.grid.code, limit=5)
     return render(request, "directory/grid.html", ctx)
 
 

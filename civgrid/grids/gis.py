@@ -62,27 +62,62 @@ class _Row:
 
 
 def read_layer(
-    path: Path, *, layer: str | None = None, crs: str | None = None
-) -> list[tuple[str, BaseGeometry, dict[str, Any]]]:
-    """Features of a file as (label, WGS84 geometry, attributes); ``crs`` overrides the file's."""
+    path: Path, *, layer: str | None = None, crs: str | None = None, keep_empty: bool = False
+) -> list[tuple[str, Any, dict[str, Any]]]:
+    """Features of a file as (label, WGS84 geometry, attributes); ``crs`` overrides the file's.
+
+    A ``.zip`` is read as the Shapefile (or GeoPackage, GeoJSON) inside it. With
+    ``keep_empty`` a feature without geometry, or with coordinates that are not numbers, is
+    returned with geometry None instead of refusing the file (the caller skips and names it).
+    """
     try:
-        meta, _fids, wkb, values = pyogrio.raw.read(path, layer=layer)
+        meta, _fids, wkb, values = pyogrio.raw.read(_source(path), layer=layer)
+    except Invalid:
+        raise
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise Invalid(f"{path.name}: cannot read ({exc})") from exc
     if wkb is None or len(wkb) == 0:
         raise Invalid(f"{path.name}: the file has no features")
     names = list(meta["fields"])
-    geoms = shapely.from_wkb(wkb)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     to_wgs84 = _transformer(path, crs or meta.get("crs"))
-    rows = []
+    rows: list[tuple[str, Any, dict[str, Any]]] = []
     for i, geom in enumerate(geoms):
         attrs = {n: _plain(values[j][i]) for j, n in enumerate(names)}
         label = f"feature {i + 1}" + (f" ({attrs[names[0]]})" if names else "")
+        broken = (
+            geom is None or geom.is_empty or not np.isfinite(shapely.get_coordinates(geom)).all()
+        )
+        if broken and keep_empty:
+            rows.append((label, None if geom is None or geom.is_empty else geom, attrs))
+            continue
         if geom is None or geom.is_empty:
             raise Invalid(f"{path.name}: {label} has no geometry", feature=i + 1)
         rows.append((label, to_wgs84(geom), attrs))
-    _check_lonlat(path, rows)
+    _check_lonlat(path, [r for r in rows if r[1] is not None and (not keep_empty or _finite(r[1]))])
     return rows
+
+
+def _finite(geom: BaseGeometry) -> bool:
+    return bool(np.isfinite(shapely.get_coordinates(geom)).all())
+
+
+def _source(path: Path) -> str | Path:
+    """The path pyogrio opens: inside a zip, its first Shapefile, GeoPackage or GeoJSON."""
+    if path.suffix.lower() != ".zip":
+        return path
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise Invalid(f"{path.name}: not a readable zip file") from exc
+    for suffix in (".shp", ".gpkg", ".geojson", ".json"):
+        inner = [n for n in names if n.lower().endswith(suffix) and not n.startswith("__MACOSX")]
+        if inner:
+            return f"/vsizip/{path}/{inner[0]}"
+    raise Invalid(f"{path.name}: the zip holds no Shapefile, GeoPackage or GeoJSON")
 
 
 def _plain(value: Any) -> Any:

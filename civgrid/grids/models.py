@@ -82,6 +82,14 @@ class Grid(_Shape, Base):
         return self.valid_to is None
 
 
+class Post(LabelledEnum):
+    """A member's post in a grid (the leader is ``Grid.leader_id``)."""
+
+    DEPUTY = ("deputy", "副网格长", "Deputy leader", "green", "staff")
+    FULL_TIME = ("full_time", "专职网格员", "Full-time worker", "blue", "staff")
+    PART_TIME = ("part_time", "兼职网格员", "Part-time worker", "teal", "staff")
+
+
 class GridMember(Base):
     """A staff member working in a grid (the leader is on the grid itself)."""
 
@@ -91,6 +99,7 @@ class GridMember(Base):
         ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    post: Mapped[Post] = mapped_column(EnumText(Post, 20), default=Post.FULL_TIME)
 
 
 class GridVersion(_Shape, Base):
@@ -139,6 +148,10 @@ class NeighbourhoodUnit(Base):
     # data of residents is stored here.
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the unit lies (a point inside its grid), for the map; retired units are kept.
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class OverlayLayer(Base):

@@ -66,3 +66,5 @@ class NeighbourhoodUnitOut(BaseModel):
     name: str
     households: int
     contact_id: int | None
+    lon: float | None = None
+    lat: float | None = None

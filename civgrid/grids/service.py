@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,10 +61,10 @@ def grid_history(db: Session, grid: Grid) -> Sequence[GridVersion]:
 
 
 def neighbourhood_units(db: Session, grid: Grid) -> Sequence[NeighbourhoodUnit]:
-    """The neighbourhood units of a grid, by name."""
+    """The current (not retired) neighbourhood units of a grid, by name."""
     return db.scalars(
         select(NeighbourhoodUnit)
-        .where(NeighbourhoodUnit.grid_id == grid.id)
+        .where(NeighbourhoodUnit.grid_id == grid.id, NeighbourhoodUnit.retired_at.is_(None))
         .order_by(NeighbourhoodUnit.name)
     ).all()
 
@@ -282,11 +282,19 @@ class _VillageInputs:
     sites: list[ProtectedSite]
 
 
-def _village_inputs(db: Session, village_code: str) -> _VillageInputs:
-    """Everything the checks need about one village, read from the database."""
+def _village_inputs(
+    db: Session, village_code: str, households: Mapping[str, int] | None = None
+) -> _VillageInputs:
+    """Everything the checks need about one village, read from the database; ``households``
+    (grid code → count, e.g. the ledger's) replaces the filed counts."""
     grids = current_grids(db, village=village_code)
     shapes = [
-        GridShape(g.code, from_text(g.geometry), g.households, g.kind.value)
+        GridShape(
+            g.code,
+            from_text(g.geometry),
+            g.households if households is None else households.get(g.code, 0),
+            g.kind.value,
+        )
         for g in grids
         if g.level == 1  # second-level grids subdivide first-level ones: check them apart
     ]
@@ -329,10 +337,15 @@ def _run_checks(inputs: _VillageInputs, band: tuple[int, int]) -> VillageReport:
 
 
 def check_stored_village(
-    db: Session, village_code: str, band: tuple[int, int] | None = None
+    db: Session,
+    village_code: str,
+    band: tuple[int, int] | None = None,
+    households: Mapping[str, int] | None = None,
 ) -> VillageReport:
-    """Run the six checks on a village's current grids, roads, rivers and protected sites."""
-    return _run_checks(_village_inputs(db, village_code), band or household_band())
+    """Run the six checks on a village's current grids, roads, rivers and protected sites
+    (with ``households``, on those counts instead of the filed ones)."""
+    inputs = _village_inputs(db, village_code, households)
+    return _run_checks(inputs, band or household_band())
 
 
 def check_territory(

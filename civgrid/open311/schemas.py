@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData, UploadFile
@@ -76,7 +76,14 @@ def parse_w3c(value: str, name: str) -> datetime:
         raise Invalid(f"{name} must be a W3C datetime such as 2026-03-01T00:00:00+08:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=get_settings().tz)
+    # far enough from datetime's limits that the 90-day window and time zones cannot overflow
+    if not W3C_EARLIEST <= moment <= W3C_LATEST:
+        raise Invalid(f"{name} must lie between 1970 and 2999")
     return moment
+
+
+W3C_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+W3C_LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 
 
 def _codes(value: str) -> list[str]:

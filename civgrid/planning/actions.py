@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import shapely
 from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from civgrid.errors import Conflict, Invalid, NotFound
 from civgrid.grids.actions import GridDraft, add_grid, adjust_grid, polygon, retire_grid
 from civgrid.grids.models import Grid, GridKind
 from civgrid.planning.divide import Proposal, divide_village
-from civgrid.planning.inputs import Unit
+from civgrid.planning.inputs import Unit, repair_units
 from civgrid.planning.models import GridProposal, ProposalStatus
 from civgrid.planning.nudge import regroup
 from civgrid.planning.report import check_proposal
@@ -67,26 +68,33 @@ def propose_grids(
         raise Invalid(f"no boundary is stored for village {village_code}", field="village_code")
     band = band or _band()
     digits = get_settings().grid_sequence_digits
-    proposal = divide_village(
-        village_code,
-        boundary,
-        units,
-        roads=roads,
-        protected=sites,
-        exclusive=exclusive,
-        band=band,
-        kind=kind,
-        digits=digits,
-    )
+    try:
+        proposal = divide_village(
+            village_code,
+            boundary,
+            units,
+            roads=roads,
+            protected=sites,
+            exclusive=exclusive,
+            band=band,
+            kind=kind,
+            digits=digits,
+        )
+        result = _result(proposal, boundary, roads, sites)
+    except shapely.errors.GEOSException as exc:  # the planner answers 4xx, never 500
+        raise Invalid(
+            "the geometry of the units could not be divided; check the file for broken shapes",
+            detail=str(exc)[:200],
+        ) from exc
     row = GridProposal(
         village_code=village_code,
         status=ProposalStatus.DRAFT,
         band_min=band[0],
         band_max=band[1],
         kind=kind,
-        inputs=dump_inputs(boundary, units, roads, sites, exclusive),
+        inputs=dump_inputs(boundary, repair_units(units)[0], roads, sites, exclusive),
         assignment=json.dumps(proposal.unit_grid),
-        result=_result(proposal, boundary, roads, sites),
+        result=result,
         created_by_id=actor.id if actor else None,
     )
     db.add(row)

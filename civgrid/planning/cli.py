@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,14 @@ from civgrid.config import get_settings
 from civgrid.errors import CivgridError, Invalid
 from civgrid.grids.checks import ProtectedSite
 from civgrid.planning.divide import Proposal, divide_village
-from civgrid.planning.inputs import BAND_RURAL, Unit, boundary_around, check_band, parse_band
+from civgrid.planning.inputs import (
+    BAND_RURAL,
+    Unit,
+    boundary_around,
+    check_band,
+    parse_band,
+    repair_units,
+)
 from civgrid.planning.report import check_proposal, proposal_report, write_proposals
 
 app = typer.Typer(help="Automatic grid division (网格自动划分).", no_args_is_help=True)
@@ -138,7 +146,7 @@ def read_units(path: Path, households_field: str, id_field: str = "") -> list[Un
     """Units from a GIS file; a missing household attribute is an error naming the file."""
     from civgrid.grids.gis import read_layer
 
-    rows = read_layer(path)
+    rows = read_layer(path, keep_empty=True)
     if rows and households_field not in rows[0][2]:
         fields = ", ".join(rows[0][2]) or "none"
         raise Invalid(f"{path.name}: no {households_field!r} attribute (fields: {fields})")
@@ -149,15 +157,19 @@ def read_units(path: Path, households_field: str, id_field: str = "") -> list[Un
 
 
 def _count(value: Any) -> Any:
-    # Missing counts are kept as None so that validation names the unit.
-    return None if value is None or value != value else int(value)
+    # Missing or unreadable counts are kept as None so that validation names the unit.
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) else None
 
 
 def _boundary(village: str, arg: str | None, units: list[Unit]) -> BaseGeometry:
     from civgrid.grids.gis import read_layer
 
     if arg == "around":
-        return boundary_around([u.geometry for u in units if u.geometry is not None])
+        return boundary_around([u.geometry for u in repair_units(units)[0]])
     if arg:
         from shapely import union_all
 
@@ -191,3 +203,11 @@ def _summary(proposal: Proposal, data: dict[str, Any]) -> None:
     console.print(table)
     for e in proposal.explanations:
         console.print(f"  [yellow]{e.reason}[/yellow]: {e.message}")
+    notes = proposal.notes
+    if notes.skipped or notes.repaired:
+        console.print(
+            f"input: {len(notes.skipped)} feature(s) skipped, {len(notes.repaired)} repaired "
+            "(listed in the report)"
+        )
+        for line in (notes.skipped + notes.repaired)[:10]:
+            console.print(f"  {line}")

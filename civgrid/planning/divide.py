@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
@@ -24,9 +25,18 @@ from civgrid.errors import Invalid
 from civgrid.grids.checks import ProtectedSite, polsby_popper
 from civgrid.grids.codes import assign_codes
 from civgrid.planning import cells as cellmod
+from civgrid.planning import geometry
 from civgrid.planning.explain import Explanation, explain
-from civgrid.planning.inputs import BAND_URBAN, DivisionInputError, Frame, Unit, validate
-from civgrid.planning.partition import choose_count, partition
+from civgrid.planning.inputs import (
+    BAND_URBAN,
+    DivisionInputError,
+    Frame,
+    InputNotes,
+    Unit,
+    repair_units,
+    validate,
+)
+from civgrid.planning.partition import Refiner, choose_count, partition
 
 Progress = Callable[[str, float], None]  # (step, fraction done)
 
@@ -55,6 +65,7 @@ class Proposal:
     grids: list[ProposedGrid]
     explanations: list[Explanation]
     seconds: float = 0.0
+    notes: InputNotes = field(default_factory=InputNotes)
 
     @property
     def unit_grid(self) -> dict[str, str]:
@@ -83,7 +94,10 @@ def divide(
     """Divide several villages: each unit, road and site goes to the village holding it."""
     by_village: dict[str, list[Unit]] = {c: [] for c in villages}
     outside = []
-    reps = shapely.point_on_surface(np.array([u.geometry for u in units], dtype=object))
+    usable, notes = repair_units(units)
+    raw = {u.id: u for u in units}
+    units = [raw[u.id] for u in usable]  # each village repairs (and reports) its own
+    reps = shapely.point_on_surface(np.array([u.geometry for u in usable], dtype=object))
     home = np.full(len(units), -1)
     codes = list(villages)
     for k, code in enumerate(codes):
@@ -114,6 +128,8 @@ def divide(
                 progress=_sub_progress(progress, i, len(villages)),
             )
         )
+    if out:
+        out[0].notes.skipped[:0] = notes.skipped  # they lie in no village: told once
     return out
 
 
@@ -140,6 +156,7 @@ def divide_village(
     """Propose grids for one village (WGS84); ``exclusive`` names sites kept as own grids."""
     t0 = time.perf_counter()
     tick = progress or (lambda _s, _f: None)
+    units, notes = repair_units(units)
     validate(village_code, boundary, units, protected, band)
     tick("cells", 0.05)
     prep = prepare(
@@ -147,15 +164,17 @@ def divide_village(
     )
     nodes, node_geoms, graph = prep.nodes, prep.node_geoms, prep.graph
     tick("partition", 0.5)
-    assignment, notes = _assign(nodes, graph.adjacency, band)
+    xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(node_geoms, dtype=object)))
+    assignment, band_notes = _assign(nodes, graph.adjacency, band, graph.blocks, xy)
     tick("grids", 0.8)
     polys, assignment = grid_polygons(prep.village, nodes, node_geoms, graph, assignment)
     grids = proposed_grids(
         boundary, prep.frame, polys, nodes, assignment, units, village_code, digits, kind
     )
     tick("done", 1.0)
-    explanations = notes + explain(grids, band)
-    return Proposal(village_code, band, kind, grids, explanations, time.perf_counter() - t0)
+    explanations = band_notes + explain(grids, band)
+    seconds = time.perf_counter() - t0
+    return Proposal(village_code, band, kind, grids, explanations, seconds, notes)
 
 
 @dataclass
@@ -188,7 +207,8 @@ def prepare(
     typical = float(np.sqrt(village.area / max(1, len(nodes))))
     points, labels = cellmod.sample_points(node_geoms, spacing, max(6 * spacing, 2 * typical))
     barriers = shapely.union_all([frame.to_metric(r) for r in roads]) if roads else None
-    graph = cellmod.build(village, points, labels, len(nodes), barriers)
+    geoms = np.asarray(node_geoms, dtype=object)
+    graph = cellmod.build(village, points, labels, len(nodes), barriers, geoms)
     return Prepared(frame, village, nodes, node_geoms, graph)
 
 
@@ -211,7 +231,7 @@ def _nodes(
         taken[inside] = True
         h = int(sum(units[i].households for i in inside.tolist()))
         own = s.name in exclusive or h > band[1]
-        geom = shapely.union_all([sg, *unit_geoms[inside]]) if len(inside) else sg
+        geom = geometry.union([sg, *unit_geoms[inside]]) if len(inside) else sg
         nodes.append(cellmod.Node(h, inside.tolist(), site=s.name, exclusive=own))
         geoms.append(geom)
     for i in np.flatnonzero(~taken).tolist():
@@ -222,9 +242,17 @@ def _nodes(
 
 
 def _assign(
-    nodes: list[cellmod.Node], adjacency: Any, band: tuple[int, int]
+    nodes: list[cellmod.Node],
+    adjacency: Any,
+    band: tuple[int, int],
+    blocks: np.ndarray | None = None,
+    xy: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[Explanation]]:
-    """Grid index of every node: exclusive nodes alone, each connected area partitioned."""
+    """Grid index of every node: exclusive nodes alone, each connected area partitioned.
+
+    With ``blocks`` (parcels that touch form a block; streets lie between blocks) whole
+    blocks are partitioned, so grids are compact and end at streets; a block above the band
+    is first cut into pieces within the band."""
     grid = np.full(len(nodes), -1, dtype=np.int64)
     notes: list[Explanation] = []
     next_id = 0
@@ -235,19 +263,35 @@ def _assign(
     rest = np.flatnonzero(grid < 0)
     if len(rest) == 0:
         return grid, notes
-    sub = adjacency[rest][:, rest]
-    ncomp, comp = connected_components(sub, directed=False)
+    sub = adjacency[rest][:, rest].tocsr()
     weights = np.array([nodes[i].households for i in rest], dtype=np.int64)
+    group = _groups(
+        sub,
+        weights,
+        band,
+        None if blocks is None else blocks[rest],
+        None if xy is None else xy[rest],
+    )
+    member = csr_matrix((np.ones(len(rest)), (np.arange(len(rest)), group)))
+    coarse = (member.T @ sub @ member).tocsr()
+    coarse.setdiag(0)
+    coarse.eliminate_zeros()
+    coarse_w = np.bincount(group, weights=weights).astype(np.int64)
+    ncomp, comp = connected_components(coarse, directed=False)
+    part_of = np.full(len(coarse_w), -1, dtype=np.int64)
     for c in range(ncomp):
         idx = np.flatnonzero(comp == c)
-        h = int(weights[idx].sum())
+        h = int(coarse_w[idx].sum())
         if h == 0 and next_id > 0:
             # Empty leftovers (open land cut off by an exclusive site) join that site's grid.
-            grid[rest[idx]] = _touching_grid(adjacency, rest[idx], grid)
+            members = rest[np.isin(group, idx)]
+            part_of[idx] = _touching_grid(adjacency, members, grid)
             continue
         k, feasible = choose_count(h, band)
-        part = partition(sub[idx][:, idx].tocsr(), weights[idx], k, band)
-        grid[rest[idx]] = part + next_id
+        part = partition(coarse[idx][:, idx].tocsr(), coarse_w[idx], k, band)
+        part_of[idx] = part + next_id
+        if feasible and len(coarse_w) < len(rest):
+            _repair_fine(sub, weights, group, idx, part_of, band)
         if not feasible and h > band[0]:
             notes.append(
                 Explanation(
@@ -259,7 +303,95 @@ def _assign(
                 )
             )
         next_id += int(part.max()) + 1
+    grid[rest] = part_of[group]
     return np.unique(grid, return_inverse=True)[1].astype(np.int64), notes
+
+
+def _repair_fine(
+    sub: csr_matrix,
+    weights: np.ndarray,
+    group: np.ndarray,
+    idx: np.ndarray,
+    part_of: np.ndarray,
+    band: tuple[int, int],
+) -> None:
+    """Where whole groups cannot bring every grid of an area into the band, move single
+    parcels across grid borders (``part_of`` is updated through the groups it splits no
+    further: parcels that move become groups of their own)."""
+    fine = np.flatnonzero(np.isin(group, idx))
+    part = part_of[group[fine]]
+    lo, hi = band
+    loads = np.bincount(part - part.min(), weights=weights[fine])
+    if ((loads >= lo) & (loads <= hi)).all():
+        return
+    base = int(part.min())
+    refiner = Refiner(sub[fine][:, fine].tocsr(), weights[fine], part - base, band)
+    refiner.repair_band()
+    moved = fine[refiner.part + base != part]
+    if len(moved):
+        # each moved parcel becomes its own group, assigned to its new grid
+        new = np.arange(len(moved)) + len(part_of)
+        group[moved] = new
+        part_of.resize(len(part_of) + len(moved), refcheck=False)
+        part_of[new] = refiner.part[np.searchsorted(fine, moved)] + base
+
+
+def _groups(
+    graph: csr_matrix,
+    weights: np.ndarray,
+    band: tuple[int, int],
+    blocks: np.ndarray | None,
+    xy: np.ndarray | None = None,
+) -> np.ndarray:
+    """Group index of each node (groups are partitioned whole).
+
+    A block (parcels linked by touching edges) up to half the band minimum is one group; a
+    larger one, up to a few grids' worth, is cut across its long axis into runs of parcels of
+    at most half the band minimum (small lumps keep the band reachable); beyond that (units
+    bounded by street centre lines all touch) every node is its own group, as without blocks.
+    """
+    n = len(weights)
+    if blocks is None:
+        return np.arange(n)
+    # parts of a block the graph links (an exclusive parcel taken out may cut a block)
+    rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+    same = blocks[rows] == blocks[graph.indices]
+    linked = csr_matrix((np.ones(int(same.sum())), (rows[same], graph.indices[same])), (n, n))
+    blocks = connected_components(linked, directed=False)[1]
+    load = np.bincount(blocks, weights=weights)
+    cap = max(1, band[0] // 2)
+    # key of each node's group: (0, block, 0) whole, (1, block, run) cut, (2, node, 0) alone
+    kind = np.where(load[blocks] <= cap, 0, np.where(load[blocks] <= 4 * band[1], 1, 2))
+    if xy is None:
+        kind[kind == 1] = 2
+    key = np.column_stack([kind, blocks, np.zeros(n, dtype=np.int64)])
+    for b in np.unique(blocks[kind == 1]).tolist():
+        idx = np.flatnonzero(blocks == b)
+        key[idx, 2] = _runs(xy[idx], weights[idx], cap)  # type: ignore[index]
+    alone = kind == 2
+    key[alone, 1] = np.flatnonzero(alone)
+    group = np.unique(key, axis=0, return_inverse=True)[1].ravel()
+    # a run may fall apart in the graph: each linked piece is a group of its own
+    same = group[rows] == group[graph.indices]
+    linked = csr_matrix((np.ones(int(same.sum())), (rows[same], graph.indices[same])), (n, n))
+    return connected_components(linked, directed=False)[1].astype(np.int64)
+
+
+def _runs(xy: np.ndarray, weights: np.ndarray, cap: int) -> np.ndarray:
+    """Run index of each parcel along the long axis of its block, each run at most ``cap``
+    households (a parcel above ``cap`` alone)."""
+    centred = xy - xy.mean(axis=0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    order = np.argsort(centred @ axis, kind="stable")
+    run = np.zeros(len(xy), dtype=np.int64)
+    current, load = 0, 0
+    for i in order.tolist():
+        w = int(weights[i])
+        if load and load + w > cap:
+            current, load = current + 1, 0
+        run[i] = current
+        load += w
+    return run
 
 
 def _touching_grid(adjacency: Any, idx: np.ndarray, grid: np.ndarray) -> int:
@@ -283,18 +415,15 @@ def grid_polygons(
     Returns the polygons and the node assignment, which changes where a stray piece of a grid
     goes to its neighbour together with the nodes inside it."""
     cell_grid = assignment[graph.label]
-    polys = []
-    for g in range(int(assignment.max()) + 1):
-        parts = graph.cells[cell_grid == g]
-        try:
-            polys.append(shapely.coverage_union_all(parts))
-        except shapely.errors.GEOSException:
-            polys.append(shapely.union_all(parts))
+    polys = [cellmod.region(graph, cell_grid == g) for g in range(int(assignment.max()) + 1)]
     for i, node in enumerate(nodes):
         if node.site:
-            site = node_geoms[i].intersection(village)
+            site = geometry.overlay("intersection", node_geoms[i], village)
             g = int(assignment[i])
-            polys = [p.union(site) if j == g else p.difference(site) for j, p in enumerate(polys)]
+            polys = [
+                geometry.overlay("union" if j == g else "difference", p, site)
+                for j, p in enumerate(polys)
+            ]
     reps = shapely.point_on_surface(np.asarray(node_geoms, dtype=object))
     polys, assignment = _absorb_fragments([_clean(p) for p in polys], reps, assignment.copy())
     # Voronoi unions carry centimetre-short edges that turn into self-intersections after a
@@ -330,7 +459,7 @@ def _absorb_fragments(
             elif best < 0:
                 continue
             else:
-                polys[best] = _clean(polys[best].union(frag))
+                polys[best] = geometry.overlay("union", polys[best], frag)
                 moved = (assignment == g) & shapely.covers(frag, reps)
                 assignment[moved] = best
         polys[g] = keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)

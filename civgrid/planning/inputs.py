@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -12,10 +13,12 @@ from shapely.geometry.base import BaseGeometry
 
 from civgrid.errors import Invalid
 from civgrid.grids.checks import ProtectedSite
+from civgrid.planning.geometry import polygonal, union
 
 BAND_URBAN = (300, 500)
 BAND_RURAL = (250, 350)  # "around 300" households for rural comprehensive grids
 MAX_LISTED = 20  # problems named one by one in an error message
+MIN_AREA = 1e-12  # square degrees (~0.01 m²): a polygon below this has no area to divide
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,58 @@ class Frame:
     def to_wgs84(self, geom: BaseGeometry) -> BaseGeometry:
         """Metres → WGS84."""
         return shapely.transform(geom, lambda xy: xy / [self.kx, self.ky] + [self.lon0, self.lat0])
+
+
+@dataclass
+class InputNotes:
+    """What the planner did to the input before dividing: features skipped and repaired."""
+
+    skipped: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the counts and the messages."""
+        return {
+            "skipped": len(self.skipped),
+            "repaired": len(self.repaired),
+            "skipped_units": self.skipped,
+            "repaired_units": self.repaired,
+        }
+
+
+def repair_units(units: Sequence[Unit]) -> tuple[list[Unit], InputNotes]:
+    """Units the planner can use: invalid polygons repaired (their polygonal part), features
+    without a usable geometry (none, NaN coordinates, lines, no area) skipped; each named."""
+    notes = InputNotes()
+    out = []
+    for u in units:
+        g, problem = _usable(u.geometry)
+        if g is None:
+            notes.skipped.append(f"unit {u.id}: skipped, {problem}")
+            continue
+        if problem:
+            notes.repaired.append(f"unit {u.id}: {problem}")
+            u = Unit(u.id, g, u.households)
+        out.append(u)
+    return out, notes
+
+
+def _usable(g: BaseGeometry | None) -> tuple[BaseGeometry | None, str]:
+    """(geometry to use or None, what was wrong)."""
+    if g is None or g.is_empty:
+        return None, "no geometry"
+    if not np.isfinite(shapely.get_coordinates(g)).all():
+        return None, "coordinates are not numbers (NaN or infinite)"
+    kind = g.geom_type
+    if kind not in ("Point", "Polygon", "MultiPolygon", "GeometryCollection"):
+        return None, f"geometry is a {kind}, not a polygon or point"
+    if kind != "GeometryCollection" and g.is_valid and (kind == "Point" or g.area > MIN_AREA):
+        return g, ""
+    reason = shapely.is_valid_reason(g) if not g.is_valid else f"{kind} without area"
+    fixed = polygonal(g)
+    if fixed.is_empty or fixed.area <= MIN_AREA:
+        return None, f"invalid geometry with no area ({reason})"
+    return fixed, f"repaired invalid geometry ({reason})"
 
 
 def validate(
@@ -148,9 +203,17 @@ def _site_problems(s: ProtectedSite, boundary: BaseGeometry) -> list[str]:
 
 
 def boundary_around(geoms: Sequence[BaseGeometry], *, reach_m: float = 40.0) -> BaseGeometry:
-    """A boundary enclosing the given features and the streets between them (WGS84)."""
-    union = shapely.union_all(list(geoms))
-    frame = Frame(union)
-    m = frame.to_metric(union)
-    closed = m.buffer(reach_m, quad_segs=2).buffer(-reach_m / 2, quad_segs=2)
-    return frame.to_wgs84(shapely.union_all([closed, m.buffer(0.5)]).buffer(0))
+    """A boundary enclosing the given features and the streets between them (WGS84): one
+    polygon, reaching further (up to eight times) to take in outlying features."""
+    points = [g for g in geoms if g.geom_type == "Point"]
+    whole = union([polygonal(g) for g in geoms if g.geom_type != "Point"])
+    if points:
+        whole = shapely.union_all([whole, *points])
+    frame = Frame(whole)
+    m = frame.to_metric(whole)
+    for reach in (reach_m * 2**k for k in range(4)):
+        closed = m.buffer(reach, quad_segs=2).buffer(-reach / 2, quad_segs=2)
+        out = polygonal(union([closed, m.buffer(0.5)]))
+        if out.geom_type == "Polygon":
+            break
+    return frame.to_wgs84(out)

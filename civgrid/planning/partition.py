@@ -42,7 +42,8 @@ def partition(
     n = graph.shape[0]
     if k <= 1 or n <= 1:
         return np.zeros(n, dtype=np.int64)
-    k = min(k, n)
+    if k >= n:
+        return np.arange(n, dtype=np.int64)
     best: tuple[int, float, np.ndarray] = (2**62, 0.0, np.zeros(n, dtype=np.int64))
     for attempt in range(ATTEMPTS):
         part = _metis(graph, weights, k, seed + attempt)
@@ -252,7 +253,8 @@ class Refiner:
         return float(coo.data[self.part[coo.row] != self.part[coo.col]].sum() / 2)
 
     def total_violation(self) -> int:
-        return int(sum(self.violation(int(x)) for x in self.load))
+        load = self.load
+        return int((np.maximum(0, self.lo - load) + np.maximum(0, load - self.hi)).sum())
 
     def _chain(self, p: int, depth: int, visited: set[int], baseline: int = -1) -> bool:
         """Ejection chain: shift a node across ``p``'s border (violation may stay), then fix

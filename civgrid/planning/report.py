@@ -47,6 +47,7 @@ def proposal_report(proposal: Proposal, checks: VillageReport) -> dict[str, Any]
             "checks_ok": checks.ok,
         },
         "explanations": [e.to_dict() for e in proposal.explanations],
+        "input": proposal.notes.to_dict(),
         "checks": checks.to_dict(),
     }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
@@ -15,9 +15,9 @@ from civgrid.auth import scope
 from civgrid.auth.deps import current_user
 from civgrid.auth.models import User
 from civgrid.db.session import get_db
-from civgrid.errors import NotFound
+from civgrid.errors import Invalid, NotFound
 from civgrid.planning import actions, service
-from civgrid.planning.inputs import parse_band
+from civgrid.planning.inputs import DivisionInputError, parse_band
 from civgrid.planning.models import GridProposal
 from civgrid.web.templating import render
 
@@ -75,23 +75,54 @@ def village_page(request: Request, village_code: str, db: DB, user: CurrentUser)
 
 @pages.post("/villages/{village_code}/proposals")
 async def propose(
+    request: Request,
     village_code: str,
     db: DB,
     user: CurrentUser,
     units: Annotated[UploadFile, File()],
     band: Annotated[str, Form()] = "300:500",
     households_field: Annotated[str, Form()] = "households",
-) -> RedirectResponse:
-    """Divide the village from an uploaded units file (GeoJSON/GeoPackage)."""
+) -> Response:
+    """Divide the village from an uploaded units file (GeoPackage, GeoJSON, zipped Shapefile);
+    unusable input re-renders the page with a localized error (nothing is stored)."""
     from civgrid.planning.cli import read_units
 
-    suffix = Path(units.filename or "units.geojson").suffix or ".geojson"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"units{suffix}"
-        path.write_bytes(await units.read())
-        parsed = read_units(path, households_field)
-    row = actions.propose_grids(db, village_code, parsed, actor=user, band=parse_band(band))
+    suffix = Path(units.filename or "units.geojson").suffix.lower() or ".geojson"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"units{suffix}"
+            path.write_bytes(await units.read())
+            parsed = read_units(path, households_field)
+        row = actions.propose_grids(db, village_code, parsed, actor=user, band=parse_band(band))
+    except Invalid as exc:
+        db.rollback()
+        scope.check_role(user, GridProposal, "view")
+        ctx = {
+            "village_code": village_code,
+            "proposals": service.proposals_for(db, user, village_code),
+            "error": upload_error(exc),
+        }
+        return render(request, "planning/village.html", ctx, status_code=422)
     return RedirectResponse(f"/planning/proposals/{row.id}", status_code=303)
+
+
+def upload_error(exc: Invalid) -> dict[str, Any]:
+    """What went wrong with an upload, as a kind the page words in the user's language."""
+    text = exc.message
+    problems = list(exc.detail.get("problems") or [])  # type: ignore[call-overload]
+    if isinstance(exc, DivisionInputError):
+        kind = "band" if text.startswith("band") else "units"
+    elif "cannot read" in text or "zip" in text:
+        kind = "unreadable"
+    elif "has no features" in text:
+        kind = "empty"
+    elif "coordinate reference system" in text:
+        kind = "crs"
+    elif "attribute" in text:
+        kind = "field"
+    else:
+        kind = "other"
+    return {"kind": kind, "detail": text, "problems": problems[:100], "more": len(problems) - 100}
 
 
 @pages.get("/proposals/{proposal_id}", response_class=HTMLResponse)

@@ -14,7 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 from xstatic.pkg import leaflet
@@ -24,10 +26,14 @@ from civgrid.auth.models import User
 from civgrid.config import get_settings
 from civgrid.db.aio import open_pools
 from civgrid.db.session import get_db
-from civgrid.errors import CivgridError
+from civgrid.errors import CivgridError, NotFound
+from civgrid.web import guards
 from civgrid.web.templating import PACKAGE_DIR, render
 
 base = APIRouter()
+# Included last: an unknown address goes through the user's session like any page, so that a
+# browser gets the 404 page with its menu (API clients get JSON).
+fallback = APIRouter()
 
 
 def _wants_html(request: Request) -> bool:
@@ -48,6 +54,16 @@ async def _civgrid_error(request: Request, exc: Exception) -> Response:
         headers = {"WWW-Authenticate": "Bearer"}
     body = {"detail": exc.message, "code": exc.code, **jsonable_encoder(exc.detail)}
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
+        raise exc
+    if _wants_html(request):
+        error = CivgridError(exc.detail)
+        error.status_code = exc.status_code
+        return render(request, "web/error.html", {"error": error}, status_code=exc.status_code)
+    return await guards.http_error(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -97,6 +113,11 @@ class _CookieSessions(SessionMiddleware):
         await super().__call__(scope, receive, send)
 
 
+@fallback.get("/{path:path}", include_in_schema=False)
+def unknown_address(path: str, user: User | None = Depends(optional_user)) -> Response:
+    raise NotFound("This page does not exist")
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work while serving: the case sweep (never under CIVGRID_ENV=test)."""
@@ -141,11 +162,16 @@ def create_app() -> FastAPI:
         max_age=12 * 3600,
     )
     app.add_exception_handler(CivgridError, _civgrid_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for unexpected in (StatementError, OverflowError, Exception):  # civgrid.web.guards
+        app.add_exception_handler(unexpected, guards.unexpected)
+    app.add_middleware(guards.RequestGuard)
     app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     for router in _routers():
         app.include_router(router)
+    app.include_router(fallback)
     return app
 
 
@@ -153,6 +179,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.auth import routes as auth_routes
     from civgrid.board import routes as board_routes
     from civgrid.calendar import routes as calendar_routes
+    from civgrid.care import routes as care_routes
     from civgrid.cases import routes as case_routes
     from civgrid.cases import routes_actions as case_action_routes
     from civgrid.catalogue import routes as catalogue_routes
@@ -161,10 +188,18 @@ def _routers() -> list[APIRouter]:
     from civgrid.desk import routes_field as desk_field_routes
     from civgrid.directory import routes as directory_routes
     from civgrid.divisions import routes as division_routes
+    from civgrid.figures import routes as figure_routes
     from civgrid.grids import routes as grid_routes
+    from civgrid.inspections import routes as inspection_routes
+    from civgrid.ledger import routes as ledger_routes
+    from civgrid.mediation import routes as mediation_routes
+    from civgrid.notices import routes as notice_routes
     from civgrid.open311 import routes as open311_routes
     from civgrid.planning import routes as planning_routes
     from civgrid.portal import routes as portal_routes
+    from civgrid.workforce import admin_pages as workforce_admin
+    from civgrid.workforce import pages as workforce_pages
+    from civgrid.workforce import routes as workforce_routes
 
     # Routes are matched in this order, one by one: the case API, which takes the most requests
     # (intake above all), comes first.
@@ -183,6 +218,10 @@ def _routers() -> list[APIRouter]:
         desk_field_routes.router,
         grid_routes.api,
         grid_routes.pages,
+        ledger_routes.api,
+        ledger_routes.pages,
+        inspection_routes.api,
+        inspection_routes.pages,
         planning_routes.api,
         planning_routes.pages,
         open311_routes.router,
@@ -190,4 +229,12 @@ def _routers() -> list[APIRouter]:
         portal_routes.router,
         board_routes.router,
         directory_routes.router,
+        workforce_routes.api,
+        workforce_pages.pages,
+        workforce_admin.admin,
+        figure_routes.pages,
+        figure_routes.api,
+        care_routes.router,
+        mediation_routes.router,
+        notice_routes.router,
     ]

@@ -47,4 +47,8 @@ RUNTIME_MESSAGES = (
     N_("rating must be between 1 and 5"),
     N_("choose the grid whose staff the complaint is about"),
     N_("the file is empty"),
+    N_("the geometry of the units could not be divided; check the file for broken shapes"),
+    N_("This page does not exist"),
+    N_("the file is %(size_mb)s MB; the limit is %(limit_mb)s MB"),
+    N_("this page is for other roles"),
 )

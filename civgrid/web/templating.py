@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 
 from civgrid.config import get_settings
-from civgrid.web.i18n import gettext, request_locale
+from civgrid.web.i18n import catalogue, gettext, request_locale
+from civgrid.web.nav import menu_for
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +30,27 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(get_settings().tz).strftime(fmt)
+
+
+@pass_context
+def _known(ctx: Any, message: str) -> str:
+    """``message`` in the page's language, or "" if the catalogue has no translation for it."""
+    locale = ctx.get("locale", "zh_CN")
+    return message if locale == "en" else catalogue(locale).get(message, "")
+
+
+@pass_context
+def _error_text(ctx: Any, error: Any) -> str:
+    """An error's message in the page's language, with its values in."""
+    template = getattr(error, "template", error.message)
+    text = gettext(ctx.get("locale", "zh_CN"), template)
+    return text % error.detail if "%(" in template else text
+
+
+def _data(value: Any) -> Markup:
+    """People's data on a page (names, descriptions, notes, places), marked as not to be
+    translated: it stays in the language it was written in (``translate="no"``)."""
+    return Markup('<span translate="no">%s</span>') % ("" if value is None else value)
 
 
 @pass_context
@@ -48,7 +71,11 @@ def environment() -> Environment:
     )
     env.globals["_"] = _translate
     env.globals["label"] = _label
+    env.globals["menu_for"] = menu_for
+    env.globals["known"] = _known
+    env.globals["error_text"] = _error_text
     env.filters["localtime"] = localtime
+    env.filters["data"] = _data
     return env
 
 
@@ -63,7 +90,7 @@ def render(
         "request": request,
         "locale": locale,
         "csrf": csrf_token(request),
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "viewer", None),
         "settings": get_settings(),
         **(context or {}),
     }

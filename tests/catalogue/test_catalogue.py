@@ -150,3 +150,23 @@ def test_time_limits_fall_back_from_category_to_default(
             TimeUnit.WORK_HOURS,
             actor=make_user("dispatcher", ("division", "441900101")),
         )
+
+
+def test_search_understands_everyday_phrasings(db: Session, catalogue: LoadResult) -> None:
+    from tests.catalogue.phrasings import EN, ZH
+
+    assert len(ZH) >= 50 and len(EN) >= 50
+    missed = []
+    for q, codes in ZH + EN:
+        top = [c.code for c in search_categories(db, q, published_only=True, limit=3)]
+        if not set(codes.split()) & set(top):
+            missed.append((q, codes, top))
+    assert missed == []
+
+
+def test_public_pickers_show_a_twin_category_once(db: Session, catalogue: LoadResult) -> None:
+    # 占道经营 is both a grid service item (G07001) and a national matter (M09006)
+    public = [c.code for c in search_categories(db, "占道经营", published_only=True)]
+    assert public.count("G07001") + public.count("M09006") == 1
+    staff = [c.code for c in search_categories(db, "占道经营")]
+    assert {"G07001", "M09006"} <= set(staff)

@@ -281,3 +281,22 @@ def test_register_shows_likely_duplicates(world: World, client: TestClient, as_u
     page = client.get(f"/desk/cases/{second.number}").text
     assert 'id="h-dups"' in page
     assert f'href="/desk/cases/{first.number}"' in page
+
+
+def test_a_failed_verification_says_so(world: World, client: TestClient, as_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.desk.conftest import png_bytes
+
+    case = world.drive(world.report(), "register", "dispatch", "accept", "handle")
+    token = as_user(world.worker)
+    r = post(
+        client,
+        f"/desk/cases/{case.number}/act/verify",
+        data={"csrf_token": token, "result": "fail", "note": "垃圾仍未清走"},
+        files=[("photos", ("p.png", png_bytes(), "image/png"))],
+    )
+    assert r.status_code == 303
+    page = client.get(r.headers["location"]).text
+    assert "核查不通过：案件退回返工。" in page
+    assert "核查通过。" not in page
+    world.db.refresh(case)
+    assert case.state.value == "rework"

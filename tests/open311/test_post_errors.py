@@ -79,7 +79,7 @@ def test_oversized_photo(o311: Open311World, monkeypatch: pytest.MonkeyPatch) ->
     before = o311.stored()
     r = o311.post("xml", files={"media": ("a.png", png_bytes((400, 400)), "image/png")})
     assert r.status_code == 400
-    assert "the limit is 200 bytes" in _error(r, "xml")[1]
+    assert "the limit is 0.00019 MB" in _error(r, "xml")[1]
     assert o311.stored() == before
 
 

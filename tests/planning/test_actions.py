@@ -180,3 +180,21 @@ def test_accept_is_one_transaction(db: Session, make_user, monkeypatch) -> None:
     assert (
         db.scalars(select(GridVersion).where(GridVersion.grid_id == old.id)).all()[-1].version == 1
     )
+
+
+def test_a_geometry_failure_is_a_clear_4xx(db: Session, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from civgrid.errors import Invalid
+
+    admin = make_user("admin", ("division", "441900101"))
+    units = _territory(db)
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise shapely.errors.GEOSException("TopologyException: side location conflict")
+
+    monkeypatch.setattr(actions, "divide_village", broken)
+    with pytest.raises(Invalid, match="could not be divided") as caught:
+        actions.propose_grids(db, VILLAGE, units, actor=admin)
+    assert caught.value.status_code == 422
+    assert db.scalar(select(GridProposal.id)) is None

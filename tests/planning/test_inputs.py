@@ -40,10 +40,14 @@ def test_negative_and_missing_households_are_named() -> None:
     assert "unit none: household count is missing" in problems
 
 
-def test_invalid_geometry_is_named() -> None:
+def test_invalid_polygon_is_repaired_and_reported() -> None:
     bowtie = wgs(shapely.Polygon([(10, 10), (60, 60), (60, 10), (10, 60)]))
-    problems = _error(units=[*_units(), Unit("bowtie", bowtie, 5)]).problems
-    assert any(p.startswith("unit bowtie: invalid geometry") for p in problems)
+    p = divide_village("441900101001", VILLAGE, [*_units(), Unit("bowtie", bowtie, 5)])
+    assert p.unit_grid["bowtie"]
+    assert [r.split(" (")[0] for r in p.notes.repaired] == [
+        "unit bowtie: repaired invalid geometry"
+    ]
+    assert p.notes.skipped == []
 
 
 def test_protected_site_crossing_the_boundary_is_named() -> None:

@@ -139,3 +139,20 @@ def test_a_resident_reports_staff_close_and_the_resident_rates(
     urls = page.evaluate(ASSET_URLS)
     assert [u for u in urls + requests if not u.startswith(base + "/")] == []
     ctx.close()
+
+
+def test_what_is_typed_before_htmx_starts_is_searched(browser, demo_server: str) -> None:  # type: ignore[no-untyped-def]
+    """Under load the form can be typed into before htmx has started; the search still runs."""
+    ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = ctx.new_page()
+    held: list = []  # type: ignore[type-arg]
+    page.route("**/static/vendor/htmx.min.js", lambda route: held.append(route))  # held back
+    page.goto(demo_server + "/portal/report", wait_until="commit")
+    page.wait_for_selector("#category-q")
+    page.fill("#category-q", "laji")
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    page.wait_for_selector("#category-results input[name=category_id]")
+    assert page.locator("#category-results input[name=category_id]").count() >= 1
+    ctx.close()

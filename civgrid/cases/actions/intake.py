@@ -25,6 +25,7 @@ from civgrid.catalogue.models import Category, Stage
 from civgrid.catalogue.service import ensure_assignable_to_grid_worker, is_major_emergency
 from civgrid.db.base import utcnow
 from civgrid.errors import Invalid
+from civgrid.workforce.clearance import check_field_clearance
 
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,28}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -162,6 +163,8 @@ def plan_report(
     contact = (contact or Contact()).validated()
     if actor is not None:
         scope.check_role(actor, Case, "report")
+        if source == CaseSource.PATROL:
+            check_field_clearance(db, actor)
     village, grid = locate(db, lon, lat)
     territory = grid or village
     if actor is not None:

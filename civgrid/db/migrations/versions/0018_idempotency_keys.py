@@ -1,7 +1,7 @@
 """cases: idempotency keys, so that a retried report returns its first answer
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import civgrid.db.base
 
 revision: str = "0018"
-down_revision: str | None = "0011"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,6 +20,8 @@
       return r.json();
     });
   }
+  // Names come from users: Leaflet takes a string as HTML, so they go in as a text node.
+  function text(s) { return document.createTextNode(String(s)); }
   function link(props) {
     var a = document.createElement("a");
     a.href = props.url;
@@ -42,7 +44,7 @@
     }).then(function (grids) {
       var outlines = L.geoJSON(grids, {
         style: { color: "#0d3b66", weight: 1, fillColor: "#cfd8e3", fillOpacity: 0.3 },
-        onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.name); }
+        onEachFeature: function (f, layer) { layer.bindTooltip(text(f.properties.name)); }
       }).addTo(map);
       return getJSON(el.dataset.cases).then(function (cases) { return [outlines, cases]; });
     }).then(function (data) {

@@ -49,7 +49,7 @@
             fillOpacity: mine ? 0.5 : 0.35 };
         },
         onEachFeature: function (f, l) {
-          l.bindTooltip(f.properties.name);
+          l.bindTooltip(document.createTextNode(f.properties.name));  // text, never HTML
           if (!el.dataset.locate) {
             var a = document.createElement("a");
             a.href = f.properties.url; a.textContent = f.properties.name;

@@ -66,18 +66,23 @@
       onEachFeature: (f, l) => {
         // the full code when zoomed in; only the sequence digits when zoomed out
         const c = f.properties.code;
-        const label = '<span class="grid-code-village">' + c.slice(0, 12) + "</span>" + c.slice(12);
+        // built as nodes: Leaflet takes a string as HTML, and codes come from imports
+        const label = document.createElement("span");
+        const village = document.createElement("span");
+        village.className = "grid-code-village";
+        village.textContent = c.slice(0, 12);
+        label.append(village, c.slice(12));
         l.bindTooltip(label, { permanent: true, direction: "center", className: "grid-code-label" });
         l.on("click", () => showCard(f.properties.id));
       },
     }).addTo(map);
-    layersControl.addOverlay(gridLayer, "网格 Grids");
+    layersControl.addOverlay(gridLayer, el.dataset.labelGrids);
     if (fc.features.length) map.fitBounds(gridLayer.getBounds());
     else map.setView([23.09, 113.78], 13);
     farAway();
   }).then(() => getJSON("/api/v1/grids/villages" + q)).then((fc) => {
     const layer = L.geoJSON(fc, { style: { color: "#111", weight: 2.5, fill: false }, interactive: false }).addTo(map);
-    layersControl.addOverlay(layer, "村/社区 Villages");
+    layersControl.addOverlay(layer, el.dataset.labelVillages);
   });
 
   const overlays = (layers) => layers.reduce((chain, info) => chain
@@ -85,7 +90,7 @@
     .then((fc) => {
       const layer = L.geoJSON(fc, {
         style: { color: "#6a3d9a", weight: 2, dashArray: "2 6", fillOpacity: 0.05 },
-        onEachFeature: (f, l) => l.bindPopup(f.properties.name + " (" + f.properties.code + ")"),
+        onEachFeature: (f, l) => l.bindPopup(document.createTextNode(f.properties.name + " (" + f.properties.code + ")")),
       });
       layersControl.addOverlay(layer, info.name);
     }), Promise.resolve());

@@ -27,7 +27,7 @@
       },
       onEachFeature: function (f, l) {
         var p = f.properties;
-        l.bindTooltip(p.code + " · " + p.households + " · PP " + p.polsby_popper.toFixed(2));
+        l.bindTooltip(document.createTextNode(p.code + " · " + p.households + " · PP " + p.polsby_popper.toFixed(2)));
         l.on("click", function () { fill("to_code", p.code); });  // nudge target
       },
     }).addTo(map);
@@ -38,7 +38,7 @@
       },
       onEachFeature: function (f, l) {
         var p = f.properties;
-        l.bindTooltip(p.id + " · " + p.households + " → " + p.grid);
+        l.bindTooltip(document.createTextNode(p.id + " · " + p.households + " → " + p.grid));
         l.on("click", function (e) { fill("unit_id", p.id); L.DomEvent.stopPropagation(e); });
       },
     }).addTo(map);

@@ -1,0 +1,57 @@
+"""Rollups of the figures: counts of facts per local day × territory × department × category
+× worker × part, and how far they are built. Derived data: ``civgrid figures rebuild`` can
+always recompute them from the case events and clocks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civgrid.db.base import Base, UTCDateTime
+
+
+class FigureCount(Base):
+    """How many facts of one part fell on one local day for one combination of dimensions."""
+
+    __tablename__ = "figure_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    territory_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" none
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: nobody
+    part: Mapped[str] = mapped_column(String(24), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        Index("ix_figure_counts_territory_code_day", "territory_code", "day"),
+        Index("ix_figure_counts_department_code_day", "department_code", "day"),
+        Index("ix_figure_counts_worker_id_day", "worker_id", "day"),
+    )
+
+
+class FigureBuild(Base):
+    """The rollups hold every fact dated before ``built_until`` as of ``built_at``."""
+
+    __tablename__ = "figure_builds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    built_until: Mapped[date] = mapped_column(Date)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KeptReport(Base):
+    """A report as it was generated and sent: opened later exactly as it was."""
+
+    __tablename__ = "figure_reports"
+    __table_args__ = (UniqueConstraint("division_code", "period", "format"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    division_code: Mapped[str] = mapped_column(String(12), index=True)
+    period: Mapped[str] = mapped_column(String(32))  # "2026-W48", "2026-11", "2026-Q4"
+    format: Mapped[str] = mapped_column(String(8))  # html | pdf | xlsx
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

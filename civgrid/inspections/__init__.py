@@ -1,0 +1,1 @@
+"""Inspections: checklist templates, plans and records; a failed item opens a case."""

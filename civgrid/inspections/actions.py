@@ -1,0 +1,272 @@
+"""Changes to inspections: load and edit checklist templates, add plans, submit a record.
+
+A submitted record with failed items opens one case per failed item (source: inspection)
+through the normal intake action, ``report_case``, linked to the place and the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civgrid.audit.actions import record
+from civgrid.auth import scope
+from civgrid.auth.models import User
+from civgrid.cases.actions import report_case
+from civgrid.cases.models import CaseSource
+from civgrid.catalogue.models import Category
+from civgrid.db.base import utcnow
+from civgrid.errors import Conflict, Invalid
+from civgrid.inspections import service as _scoped  # noqa: F401  (registers the scope)
+from civgrid.inspections.checklists import TEMPLATES
+from civgrid.inspections.models import (
+    ChecklistItem,
+    ChecklistTemplate,
+    InspectionPlan,
+    InspectionRecord,
+    InspectionResult,
+    ItemResult,
+)
+from civgrid.ledger.models import MODELS, LedgerKind
+from civgrid.web.i18n import N_
+
+MAX_NOTE = 1000
+
+
+def load_templates(db: Session, *, actor: User | None = None) -> int:
+    """Add the shipped checklist templates that are missing (admins' edits are kept)."""
+    have = set(db.scalars(select(ChecklistTemplate.code)))
+    added = 0
+    for t in TEMPLATES:
+        if t.code in have:
+            continue
+        template = ChecklistTemplate(
+            code=t.code,
+            name_zh=t.name_zh,
+            name_en=t.name_en,
+            service_item=t.service_item,
+            target_kind=t.target,
+        )
+        template.items = [
+            ChecklistItem(
+                position=i,
+                text_zh=item.text_zh,
+                text_en=item.text_en,
+                pass_rule_zh=item.rule_zh,
+                pass_rule_en=item.rule_en,
+                category_code=item.category,
+                limit_amount=item.amount,
+                limit_unit=item.unit,
+            )
+            for i, item in enumerate(t.items, start=1)
+        ]
+        db.add(template)
+        added += 1
+    if added:
+        record(db, "inspection.templates_loaded", actor=actor, detail={"added": added})
+    db.commit()
+    return added
+
+
+def edit_item(
+    db: Session, item: ChecklistItem, *, actor: User, version: int, **fields: Any
+) -> ChecklistItem:
+    """An admin rewords an item or changes its category or time limit (the template's version
+    goes up; records keep pointing at the item they were checked against)."""
+    template = scope.get_for(db, actor, ChecklistTemplate, item.template_id, "change")
+    if template.version != version:
+        raise Conflict(N_("someone else changed this record; reload it and try again"))
+    allowed = {
+        "text_zh",
+        "text_en",
+        "pass_rule_zh",
+        "pass_rule_en",
+        "category_code",
+        "limit_amount",
+        "is_active",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise Invalid(f"unknown fields: {', '.join(sorted(unknown))}")
+    if "category_code" in fields and _category(db, fields["category_code"]) is None:
+        raise Invalid(N_("unknown category %(code)s"), code=fields["category_code"])
+    before = {k: getattr(item, k) for k in fields}
+    for key, value in fields.items():
+        setattr(item, key, value)
+    template.version += 1
+    template.updated_at = utcnow()
+    record(
+        db,
+        "inspection.item_edited",
+        actor=actor,
+        object_type="checklist_item",
+        object_id=item.id,
+        detail={
+            "before": {k: str(v) for k, v in before.items()},
+            "after": {k: str(v) for k, v in fields.items()},
+        },
+    )
+    db.commit()
+    return item
+
+
+def add_plan(
+    db: Session,
+    *,
+    template: ChecklistTemplate,
+    territory_code: str,
+    every_days: int,
+    starts_on: date,
+    selector: str = "",
+    actor: User | None,
+) -> InspectionPlan:
+    """Plan a checklist for the places of a kind in a grid or division, every N days."""
+    if every_days <= 0:
+        raise Invalid(N_("the interval must be at least one day"), field="every_days")
+    if actor is not None:
+        scope.check_role(actor, InspectionPlan, "change")
+        if not scope.Jurisdiction.of(actor).covers_code(territory_code):
+            raise Invalid(N_("this location is outside your jurisdiction"), field="territory_code")
+    plan = InspectionPlan(
+        template_id=template.id,
+        territory_code=territory_code,
+        every_days=every_days,
+        starts_on=starts_on,
+        selector=selector,
+    )
+    db.add(plan)
+    db.flush()
+    record(
+        db, "inspection.plan_added", actor=actor, object_type="inspection_plan", object_id=plan.id
+    )
+    db.commit()
+    return plan
+
+
+@dataclass(frozen=True)
+class ItemAnswer:
+    item_id: int
+    result: ItemResult
+    note: str = ""
+
+
+def _category(db: Session, code: str) -> Category | None:
+    return db.scalar(select(Category).where(Category.code == code))
+
+
+def _answers(
+    template: ChecklistTemplate, answers: list[ItemAnswer]
+) -> list[tuple[ChecklistItem, ItemAnswer]]:
+    items = {i.id: i for i in template.items if i.is_active}
+    given = {a.item_id: a for a in answers}
+    if set(given) != set(items):
+        raise Invalid(N_("answer every item of the checklist"), field="results")
+    for answer in given.values():
+        if len(answer.note) > MAX_NOTE:
+            raise Invalid(N_("the note is too long"), field="results")
+        if answer.result == ItemResult.FAIL and not answer.note.strip():
+            raise Invalid(N_("say what failed in the note"), field=f"item-{answer.item_id}")
+    return [(items[i], given[i]) for i in sorted(items)]
+
+
+def submit_inspection(
+    db: Session,
+    *,
+    template: ChecklistTemplate,
+    kind: LedgerKind,
+    target_id: int,
+    answers: list[ItemAnswer],
+    actor: User,
+    client_key: str,
+    inspected_at: datetime | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    note: str = "",
+    plan: InspectionPlan | None = None,
+    reported_at: datetime | None = None,
+) -> InspectionRecord:
+    """Record an inspection; each failed item opens a case (source: inspection).
+
+    ``client_key`` comes from the field app's draft: the same draft sent twice is stored once
+    (the second call returns the first record). The cases are reported now, when the record
+    arrives, or at ``reported_at`` (the demo's past inspections).
+    """
+    client_key = (client_key or "").strip()[:64]
+    if not client_key:
+        raise Invalid("client_key is required", field="client_key")
+    found = db.scalar(select(InspectionRecord).where(InspectionRecord.client_key == client_key))
+    if found is not None:
+        return found
+    if kind != template.target_kind:
+        raise Invalid(N_("this checklist is not for this kind of place"), field="template")
+    target = scope.get_for(db, actor, MODELS[kind], target_id, "view")
+    scope.check_role(actor, InspectionRecord, "change")
+    if target.retired_at is not None:
+        raise Conflict(N_("this record is already retired"))
+    pairs = _answers(template, answers)
+    now = utcnow()
+    inspected_at = inspected_at or now
+    if inspected_at.tzinfo is None or inspected_at > now:
+        raise Invalid(N_("the inspection time must be a past, timezone-aware time"))
+    failed = [(item, a) for item, a in pairs if a.result == ItemResult.FAIL]
+    categories = {item.category_code: _category(db, item.category_code) for item, _ in failed}
+    missing = sorted(code for code, cat in categories.items() if cat is None)
+    if missing:
+        raise Invalid(N_("unknown category %(code)s"), code=", ".join(missing))
+    row = InspectionRecord(
+        client_key=client_key,
+        template_id=template.id,
+        plan_id=plan.id if plan else None,
+        target_kind=kind,
+        target_id=target.id,
+        grid_code=target.grid_code,
+        inspector_id=actor.id,
+        inspected_at=inspected_at,
+        lon=lon,
+        lat=lat,
+        failed=len(failed),
+        note=note.strip()[:MAX_NOTE],
+    )
+    row.results = [
+        InspectionResult(item_id=item.id, result=a.result, note=a.note.strip()) for item, a in pairs
+    ]
+    db.add(row)
+    db.flush()
+    record(
+        db,
+        "inspection.recorded",
+        actor=actor,
+        object_type="inspection_record",
+        object_id=row.id,
+        detail={"target": f"{kind.value}/{target.id}", "failed": len(failed)},
+    )
+    # report_case commits: the record is written with the first case, each further case after
+    by_item = {r.item_id: r for r in row.results}
+    for item, answer in failed:
+        reported = report_case(
+            db,
+            source=CaseSource.INSPECTION,
+            category=categories[item.category_code],  # type: ignore[arg-type]
+            lon=target.lon,
+            lat=target.lat,
+            address=getattr(target, "address", "") or target.code,
+            description=_case_text(template, item, target, answer.note),
+            actor=actor,
+            now=reported_at or now,
+        )
+        by_item[item.id].case_id = reported.case.id
+    db.commit()
+    return row
+
+
+def _case_text(template: ChecklistTemplate, item: ChecklistItem, target: Any, note: str) -> str:
+    name = getattr(target, "name", "") or getattr(target, "address", "") or target.code
+    limit = f"{item.limit_amount:g}{item.limit_unit.label_zh}"
+    return (
+        f"检查不合格 / Inspection failed: {template.name_zh} · {item.text_zh}\n"
+        f"{name}（{target.code}）\n{note.strip()}\n整改时限 / time to fix: {limit}"
+    )

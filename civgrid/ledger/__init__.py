@@ -1,0 +1,1 @@
+"""The grid ledger (一格一册): standard addresses, buildings, dwellings, units, urban components."""

@@ -1,0 +1,1 @@
+"""Notices (通知公告) to grids, villages or neighbourhood units, with staff read receipts."""

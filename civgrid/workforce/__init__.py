@@ -1,0 +1,1 @@
+"""Workforce: staffing, qualification, patrols, weekly grid meetings, appraisal (SPEC §6)."""

@@ -1,0 +1,100 @@
+"""Rollups equal the raw recomputation, for random histories driven through the real actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
+
+from civgrid.cases.models import Case
+from civgrid.db.base import acting_at
+from civgrid.errors import CivgridError
+from civgrid.figures import actions as figures
+from civgrid.figures.models import FigureBuild, FigureCount
+from civgrid.figures.periods import Period
+from civgrid.figures.service import compute
+from tests.cases.test_property import NAMES, _moves
+from tests.figures.conftest import World, local
+
+START = local("2026-11-02 08:00")
+PERIODS = ["2026-11", "2026-W45", "2026-W46", "2026-11-03", "2026-11-02..2026-11-20", "2026-Q4"]
+
+
+def _units(w: World) -> list[tuple[str, str]]:
+    return [
+        ("village", w.village),
+        ("township", "441900101"),
+        ("grid", w.grid_code),
+        ("department", w.dept.code),
+        ("department", w.dept2.code),
+        ("worker", w.worker.username),
+    ]
+
+
+def _play(w: World, script: list[tuple[int, str, float]], start: Any) -> Any:
+    """Run the moves at increasing times; moves the table refuses are skipped."""
+    db, moves, cases = w.db, _moves(w), []
+    now = start
+    for case_index, name, hours in script:
+        now += timedelta(hours=hours)
+        with acting_at(now):
+            try:
+                if name == "report" or not cases:
+                    case = w.report()
+                    w.steps.setdefault("photo", {})[case.id] = w.photo(case, w.worker)
+                    cases.append(case)
+                else:
+                    moves[name](db, cases[case_index % len(cases)])
+            except CivgridError:
+                db.rollback()
+    return now
+
+
+def _assert_rollups_equal_raw(w: World, now: Any) -> None:
+    for kind, code in _units(w):
+        for text in PERIODS:
+            period = Period.parse(text)
+            rolled = compute(
+                w.db, unit_kind=kind, unit_code=code, period=period, source="auto", now=now
+            )
+            raw = compute(
+                w.db, unit_kind=kind, unit_code=code, period=period, source="raw", now=now
+            )
+            assert rolled == raw, (kind, code, text)
+
+
+STEPS = st.lists(
+    st.tuples(
+        st.integers(0, 5),
+        st.sampled_from(["report", *NAMES]),
+        st.floats(0.2, 40.0, allow_nan=False),
+    ),
+    min_size=5,
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=STEPS, second=STEPS)
+def test_rollups_built_then_refreshed_equal_raw_events(
+    world: World, first: list[tuple[int, str, float]], second: list[tuple[int, str, float]]
+) -> None:
+    db = world.db
+    db.execute(delete(FigureCount))
+    db.execute(delete(FigureBuild))
+    db.commit()
+    world.steps.clear()
+    middle = _play(world, first, START + timedelta(days=30 * len(world.steps)))
+    figures.rebuild(db, now=middle)
+    end = _play(world, second, middle)
+    figures.refresh(db, now=end + timedelta(days=1))
+    assert figures.rollup_size(db) > 0
+    _assert_rollups_equal_raw(world, end + timedelta(days=1))
+    db.query(Case).count()  # the session is still usable
