@@ -326,6 +326,7 @@ def main() -> None:
         token = httpx.post(
             f"http://127.0.0.1:{full_port}/api/v1/auth/token",
             data={"username": "dispatcher", "password": "civgrid-demo"},
+            timeout=60,  # a password check on a loaded machine
         ).json()["access_token"]
         with tempfile.TemporaryDirectory() as tmp:
             full_lua = _script(Path(tmp), "full", json_bodies, token)
