@@ -9,7 +9,9 @@ transaction, with no auth, locating, routing or calendar.
 
 Both are driven by ``wrk`` (a C load generator, so that the generator takes little of the
 CPU the servers share with it) with the same request bodies, one after the other, at the same
-number of connections. The per-request CPU of each server, of its PostgreSQL backends and of
+number of connections. Then the same reports through Open311 (``POST
+/open311/v2/requests.json``, form-encoded, with an API key) on the full server: its ratio to
+the API POST (goal ≥ 0.8). The per-request CPU of each server, of its PostgreSQL backends and of
 wrk is read from ``/proc`` during the run.
 
 Run: ``.venv/bin/python bench/intake.py [--seconds 8] [--connections 16] [--workers 1]``
@@ -32,6 +34,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -48,7 +51,7 @@ WRK_MISSING = (
 # wrk's script: the same bodies for both servers in turn, and a done() that prints one JSON line.
 LUA = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = "{content_type}"
 {auth}
 local bodies = {{ {bodies} }}
 local i = 0
@@ -101,23 +104,41 @@ def _drop_db(name: str) -> None:
     admin.dispose()
 
 
-def _prepare(url: str, points: int) -> list[dict[str, object]]:
-    """Migrate and load the demo township; report bodies at points inside the demo grids."""
+def _prepare(url: str, points: int) -> tuple[list[dict[str, object]], list[str]]:
+    """Migrate and load the demo township; report bodies at points inside the demo grids, as
+    JSON for the API and as forms (with an issued key) for Open311."""
     os.environ["CIVGRID_DATABASE_URL"] = url
     from sqlalchemy.orm import Session
 
     from civgrid.cases.demo import demo_points, demo_report_target
+    from civgrid.catalogue.models import Category
     from civgrid.db.migrate import upgrade
     from civgrid.db.session import make_engine
     from civgrid.demo import load_demo
+    from civgrid.open311.actions import issue_client
 
     upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn, Session(bind=conn) as db:
         load_demo(db)
         category_id, _lon, _lat = demo_report_target(db)
+        code = db.get(Category, category_id).code  # type: ignore[union-attr]
         spots = demo_points(db, points)
+        _client, key = issue_client(db, name="bench", actor=None)
+        db.commit()
     engine.dispose()
+    forms = [
+        urlencode(
+            {
+                "api_key": key,
+                "service_code": code,
+                "lat": lat,
+                "long": lon,
+                "description": "bench: rubbish by the road",
+            }
+        )
+        for lon, lat in spots
+    ]
     return [
         {
             "source": "hotline",
@@ -127,7 +148,7 @@ def _prepare(url: str, points: int) -> list[dict[str, object]]:
             "description": "bench: rubbish by the road",
         }
         for lon, lat in spots
-    ]
+    ], forms
 
 
 def _serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
@@ -247,11 +268,17 @@ def _load(
     )
 
 
-def _script(directory: Path, name: str, bodies: list[dict[str, object]], token: str) -> Path:
+def _script(
+    directory: Path,
+    name: str,
+    bodies: list[str],
+    token: str,
+    content_type: str = "application/json",
+) -> Path:
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
-    literals = ", ".join(f"[==[{json.dumps(b)}]==]" for b in bodies)
+    literals = ", ".join(f"[==[{b}]==]" for b in bodies)
     path = directory / f"{name}.lua"
-    path.write_text(LUA.format(auth=auth, bodies=literals))
+    path.write_text(LUA.format(auth=auth, bodies=literals, content_type=content_type))
     return path
 
 
@@ -280,7 +307,8 @@ def main() -> None:
     name, url = _create_db()
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        bodies = _prepare(url, args.points)
+        bodies, forms = _prepare(url, args.points)
+        json_bodies = [json.dumps(b) for b in bodies]
         env = {
             **os.environ,
             "CIVGRID_DATABASE_URL": url,
@@ -298,10 +326,13 @@ def main() -> None:
         token = httpx.post(
             f"http://127.0.0.1:{full_port}/api/v1/auth/token",
             data={"username": "dispatcher", "password": "civgrid-demo"},
+            timeout=60,  # a password check on a loaded machine
         ).json()["access_token"]
         with tempfile.TemporaryDirectory() as tmp:
-            full_lua = _script(Path(tmp), "full", bodies, token)
-            bare_lua = _script(Path(tmp), "bare", bodies, "")
+            full_lua = _script(Path(tmp), "full", json_bodies, token)
+            bare_lua = _script(Path(tmp), "bare", json_bodies, "")
+            form_type = "application/x-www-form-urlencoded"
+            open311_lua = _script(Path(tmp), "open311", forms, "", form_type)
             full = _load(
                 f"http://127.0.0.1:{full_port}/api/v1/cases",
                 full_lua,
@@ -318,6 +349,14 @@ def main() -> None:
                 bare_srv,
                 url,
             )
+            open311 = _load(
+                f"http://127.0.0.1:{full_port}/open311/v2/requests.json",
+                open311_lua,
+                args.seconds,
+                args.connections,
+                full_srv,
+                url,
+            )
     finally:
         for p in procs:
             p.terminate()
@@ -332,7 +371,9 @@ def main() -> None:
     )
     print(_line("full pipeline:", full))
     print(_line("bare insert:", bare))
+    print(_line("Open311 POST:", open311))
     print(f"ratio full/bare: {full.rps / bare.rps:.2f}")
+    print(f"ratio Open311/API POST: {open311.rps / full.rps:.2f}")
     print(
         json.dumps(
             {
@@ -352,8 +393,14 @@ def main() -> None:
                 "bare_server_cpu_ms": round(bare.server_cpu_ms, 2),
                 "bare_pg_cpu_ms": round(bare.pg_cpu_ms, 2),
                 "wrk_cpu_ms": round((full.wrk_cpu_ms + bare.wrk_cpu_ms) / 2, 3),
+                "open311_rps": round(open311.rps, 1),
+                "open311_p50_ms": round(open311.p50_ms, 1),
+                "open311_p99_ms": round(open311.p99_ms, 1),
+                "open311_server_cpu_ms": round(open311.server_cpu_ms, 2),
+                "open311_vs_api": round(open311.rps / full.rps, 3),
                 "load_average": round(load_before, 2),
-                "errors": full.errors + bare.errors,
+                "load_average_after": round(load_after, 2),
+                "errors": full.errors + bare.errors + open311.errors,
             }
         )
     )

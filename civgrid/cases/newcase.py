@@ -109,15 +109,24 @@ async def insert_new_case_async(
     clock: CaseClock,
     township_code: str,
     near: Near | None = None,
+    *,
+    linked: tuple[Table, dict[str, Any]] | None = None,
 ) -> list[Duplicate]:
     """``insert_new_case``'s statement on an asynchronous psycopg connection (PostgreSQL).
 
     On an autocommit connection the statement is a transaction of its own. The objects get
-    their ids and number and stay in no session.
+    their ids and number and stay in no session. ``linked`` (a table with a ``case_id`` and
+    the values of its other columns) is one more row, pointing to the new case, written by
+    the same statement.
     """
     params = _pg_params(case, event, clock, township_code, near)
+    statement = _PG_REPORT
+    if linked is not None:
+        table, values = linked
+        statement = _pg_report_with(table)
+        params.update({f"x_{k}": v for k, v in values.items()})
     async with psycopg.AsyncRawCursor(conn) as cur:
-        await cur.execute(_PG_REPORT.sql, _PG_REPORT.args(params))
+        await cur.execute(statement.sql, statement.args(params))
         rows = await cur.fetchall()
     return _pg_written(rows, case, event, clock, near)
 
@@ -268,7 +277,7 @@ class _Compiled:
             return cur.fetchall()
 
 
-def _pg_report() -> Any:
+def _pg_report(linked: Table | None = None) -> Any:
     """counter upsert → case (numbered from it) → event and clock (with the case's id), and
     the likely duplicates as the cases were before this one (``Near``'s parameters).
 
@@ -308,6 +317,19 @@ def _pg_report() -> Any:
         )
 
     e, k = child(EVENTS, "e"), child(CLOCKS, "k")
+    rows = c.join(e, true()).join(k, true())
+    if linked is not None:
+        x_cols = [col for col in linked.columns if not col.primary_key and col.key != "case_id"]
+        x = (
+            insert(linked)
+            .from_select(
+                ["case_id", *[col.key for col in x_cols]],
+                select(c.c.id, *[bindparam(f"x_{col.key}", type_=col.type) for col in x_cols]),
+            )
+            .returning(linked.c.id)
+            .cte("x")
+        )
+        rows = rows.join(x, true())
     the = {b.key.removeprefix("c_"): b for b in case_params}
     d = duplicates_query(
         lon=the["lon"], lat=the["lat"], category_id=the["category_id"], postgresql=True
@@ -315,11 +337,21 @@ def _pg_report() -> Any:
     # one row each for the new case, joined on TRUE; a row per duplicate, if any
     return (
         select(c.c.id, c.c.number, e.c.id, k.c.id, *d.c)
-        .select_from(c.join(e, true()).join(k, true()).outerjoin(d, true()))
+        .select_from(rows.outerjoin(d, true()))
         .order_by(d.c.d2, d.c.id)
     )
 
 
 _PG_REPORT = _Compiled(_pg_report)
+_PG_LINKED: dict[str, _Compiled] = {}
+
+
+def _pg_report_with(table: Table) -> _Compiled:
+    """The intake statement that also writes a row of ``table`` linked to the new case."""
+    if table.name not in _PG_LINKED:
+        _PG_LINKED[table.name] = _Compiled(lambda: _pg_report(table))
+    return _PG_LINKED[table.name]
+
+
 _SQLITE_NEXT = _counter_upsert(sqlite_insert)
 _SQLITE_INSERTS = [insert(t).returning(t.c.id) for t in TABLES]

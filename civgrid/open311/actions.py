@@ -6,25 +6,32 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+import psycopg
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import record
 from civgrid.auth import scope
 from civgrid.auth.models import User
 from civgrid.cases import idempotency
-from civgrid.cases.actions.intake import Contact, plan_report, write_report
+from civgrid.cases.actions.intake import (
+    Contact,
+    NewCase,
+    plan_report,
+    write_report,
+    write_report_async,
+)
 from civgrid.cases.attachments import CheckedImage, add_photos, check_image
 from civgrid.cases.engine import Step
 from civgrid.cases.models import AttachmentKind, Case, CaseSource
 from civgrid.cases.public import check_public_description, has_html
 from civgrid.cases.service import locate
-from civgrid.catalogue.models import Category
 from civgrid.config import get_settings
 from civgrid.db.base import utcnow
-from civgrid.errors import Conflict, Invalid, NotFound
+from civgrid.errors import Conflict, Invalid
 from civgrid.open311 import service
 from civgrid.open311.models import ApiClient, AttributeAnswer, RequestToken
 from civgrid.open311.schemas import Submission
@@ -89,7 +96,7 @@ def revoke_client(db: Session, client: ApiClient, *, actor: User | None, ip: str
 class Checked:
     """A submission that passed every check: nothing has been written yet."""
 
-    category: Category
+    category: service.Offered
     lon: float
     lat: float
     description: str
@@ -122,10 +129,7 @@ def check_submission(db: Session, sub: Submission, media: bytes | None) -> Check
     """Every check on a POSTed request, before anything is stored (400 on the first failure)."""
     if not sub.service_code:
         raise Invalid("service_code is required")
-    try:
-        category = service.get_service(db, sub.service_code)
-    except NotFound:
-        raise Invalid(f"service_code {sub.service_code} is not a known service") from None
+    category = service.offered_service(db, sub.service_code)
     if sub.media_url:
         # Fetching a URL a client names would make us an open proxy; photos are uploaded.
         raise Invalid("media_url is not fetched here; upload the photo as the multipart 'media'")
@@ -133,7 +137,7 @@ def check_submission(db: Session, sub: Submission, media: bytes | None) -> Check
         raise Invalid("address_string must be plain text, without HTML")
     lon, lat = _location(db, sub)
     description = check_public_description(sub.description)
-    answers = service.check_answers(service.attributes_of(db, category.code), sub.attributes)
+    answers = service.check_answers(category.attributes, sub.attributes)
     contact = Contact(phone=sub.phone or None, email=sub.email or None).validated()
     image = check_image(media) if media is not None else None
     return Checked(category, lon, lat, description, contact, answers, image)
@@ -152,6 +156,42 @@ class Submitted:
     token: str
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A checked request, planned as a case: nothing written yet."""
+
+    client: service.KnownClient
+    checked: Checked
+    planned: NewCase
+    token: str
+
+    @property
+    def one_statement(self) -> bool:
+        """Whether the case and its token are all there is to write (no answers, no photo,
+        no major-emergency notice): one statement on PostgreSQL."""
+        c = self.checked
+        return not (c.answers or c.image is not None or self.planned.major_emergency)
+
+
+def prepare_request(db: Session, sub: Submission, media: bytes | None) -> Prepared:
+    """The key (403), every field (400), and the case planned; reads only what the caches
+    hold (the clients, the offered services, the grids, the calendar) when they are fresh."""
+    client = service.client_for_key(db, sub.api_key)
+    checked = check_submission(db, sub, media)
+    planned = plan_report(
+        db,
+        source=CaseSource.OPEN311,
+        category=checked.category.category_id,
+        lon=checked.lon,
+        lat=checked.lat,
+        description=checked.description,
+        contact=checked.contact,
+        address=sub.address_string,
+        actor=None,
+    )
+    return Prepared(client, checked, planned, str(uuid.uuid4()))
+
+
 def submit_request(
     db: Session, sub: Submission, *, media: bytes | None, idempotency_key: str | None = None
 ) -> Submitted:
@@ -163,51 +203,71 @@ def submit_request(
     With an ``idempotency_key`` the client used before, nothing is written and the first
     request's answer comes back.
     """
-    client = service.client_for_key(db, sub.api_key)
-    checked = check_submission(db, sub, media)
+    return write_request(db, prepare_request(db, sub, media), idempotency_key)
+
+
+def write_request(db: Session, prepared: Prepared, idempotency_key: str | None = None) -> Submitted:
+    """Write a prepared request in ``db``'s transaction and commit (see ``submit_request``)."""
+    client, case, token = prepared.client, prepared.planned.case, prepared.token
     scope = f"open311:{client.id}"
     if idempotency_key is not None:
         first = idempotency.claim(db, scope, idempotency_key)
         if first is not None:
             db.rollback()
             return Submitted(**json.loads(first))
-    planned = plan_report(
-        db,
-        source=CaseSource.OPEN311,
-        category=checked.category,
-        lon=checked.lon,
-        lat=checked.lat,
-        description=checked.description,
-        contact=checked.contact,
-        address=sub.address_string,
-        actor=None,
-    )
-    token = str(uuid.uuid4())
 
     def extras(case: Case, _found: object) -> None:
-        _record_extras(db, case, client, checked, token)
+        _record_extras(db, case, prepared)
         if idempotency_key is not None:
             answer = json.dumps({"number": case.number, "token": token})
             idempotency.remember(db, scope, idempotency_key, case.id, answer)
 
-    write_report(db, planned, extras=extras)
-    return Submitted(planned.case.number, token)
+    write_report(db, prepared.planned, extras=extras)
+    return Submitted(case.number, token)
 
 
-def _record_extras(
-    db: Session, case: Case, client: ApiClient, checked: Checked, token: str
-) -> None:
+async def write_request_async(conn: psycopg.AsyncConnection[Any], prepared: Prepared) -> Submitted:
+    """Write a prepared request whose case and token are all (``Prepared.one_statement``) with
+    one statement on an autocommit PostgreSQL connection."""
+    if not prepared.one_statement:
+        raise ValueError("answers, a photo or a notice are written with write_request")
+    case = prepared.planned.case
+    token = {
+        "token": prepared.token,
+        "client_id": prepared.client.id,
+        "created_at": case.reported_at,
+    }
+    await write_report_async(conn, prepared.planned, linked=(TOKENS, token))
+    if _last_use_due(prepared.client, case.reported_at):
+        await conn.execute(_TOUCH, (case.reported_at, prepared.client.id))
+    return Submitted(case.number, prepared.token)
+
+
+TOKENS: Table = RequestToken.__table__  # type: ignore[assignment]
+_TOUCH = "UPDATE open311_clients SET last_used_at = %s WHERE id = %s"
+# by client key (hash): when this process last wrote the client's last_used_at
+_TOUCHED: dict[str, datetime] = {}
+
+
+def _last_use_due(client: service.KnownClient, now: datetime) -> bool:
+    """Whether to record the client's use now (at most every ``LAST_USED_EVERY``)."""
+    last = max(
+        (t for t in (client.last_used_at, _TOUCHED.get(client.key_sha256)) if t), default=None
+    )
+    if last is not None and now - last < LAST_USED_EVERY:
+        return False
+    _TOUCHED[client.key_sha256] = now
+    return True
+
+
+def _record_extras(db: Session, case: Case, prepared: Prepared) -> None:
     """The token, answers and photo of a request whose case was just written (not committed)."""
-    now = case.reported_at
-    db.add(RequestToken(token=token, case_id=case.id, client_id=client.id, created_at=now))
+    now, client, checked = case.reported_at, prepared.client, prepared.checked
+    db.add(RequestToken(token=prepared.token, case_id=case.id, client_id=client.id, created_at=now))
     db.add_all(AttributeAnswer(case_id=case.id, code=c, value=v) for c, v in checked.answers)
-    if client.last_used_at is None or now - client.last_used_at >= LAST_USED_EVERY:
-        client.last_used_at = now
+    if _last_use_due(client, now):
+        db.execute(update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=now))
     if checked.image is not None:
         name = f"open311.{checked.image.format.lower()}"
-        add_photos(
-            Step(db, case, None, now=now),
-            [checked.image],
-            kind=AttachmentKind.BEFORE,
-            filename=name,
-        )
+        step = Step(db, case, None, now=now)
+        add_photos(step, [checked.image], kind=AttachmentKind.BEFORE, filename=name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
 from civgrid.cases.public import mask_personal, public_attachment, public_cases, public_status
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category, Stage
+from civgrid.db.cache import TableCache
 from civgrid.departments.models import Department
 from civgrid.errors import Forbidden, Invalid, NotFound
 from civgrid.open311.formats import w3c
@@ -154,14 +156,76 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def client_for_key(db: Session, key: str) -> ApiClient:
+@dataclass(frozen=True)
+class KnownClient:
+    """What intake needs of an API client: its id, and when its use was last recorded."""
+
+    id: int
+    key_sha256: str
+    last_used_at: datetime | None
+
+
+def _load_clients(db: Session) -> dict[str, KnownClient]:
+    rows = db.execute(
+        select(ApiClient.key_sha256, ApiClient.id, ApiClient.last_used_at).where(
+            ApiClient.revoked_at.is_(None)
+        )
+    )
+    return {sha: KnownClient(id_, sha, used) for sha, id_, used in rows}
+
+
+# The active clients by key hash: dropped when this process writes a client (issuing or
+# revoking a key) and at least every 2 s for another process's change (civgrid.db.cache).
+_CLIENTS: TableCache[dict[str, KnownClient]] = TableCache(
+    "open311_clients", _load_clients, (ApiClient,)
+)
+
+
+def client_for_key(db: Session, key: str) -> KnownClient:
     """The active client holding ``key``; 403 for a missing, unknown or revoked key."""
     if not key:
         raise Forbidden("api_key is required")
-    client = db.scalar(select(ApiClient).where(ApiClient.key_sha256 == hash_key(key)))
-    if client is None or client.revoked_at is not None:
+    client = _CLIENTS.get(db).get(hash_key(key))
+    if client is None:
         raise Forbidden("api_key is not valid")
     return client
+
+
+@dataclass(frozen=True)
+class Offered:
+    """An offered service as intake checks it: its category and its attributes (detached)."""
+
+    category_id: int
+    major_emergency: bool
+    attributes: tuple[ServiceAttribute, ...]
+
+
+def _load_offered(db: Session) -> dict[str, Offered]:
+    attributes: dict[str, list[ServiceAttribute]] = {}
+    query = select(ServiceAttribute).order_by(ServiceAttribute.order, ServiceAttribute.id)
+    for attr in db.scalars(query):
+        attributes.setdefault(attr.service_code, []).append(attr)
+    offered = {
+        c.code: Offered(c.id, bool(c.is_major_emergency), tuple(attributes.get(c.code, ())))
+        for c in db.scalars(_offered())
+    }
+    for attrs in attributes.values():  # kept, read-only, beyond this session
+        for attr in attrs:
+            db.expunge(attr)
+    return offered
+
+
+_OFFERED: TableCache[dict[str, Offered]] = TableCache(
+    "open311_offered", _load_offered, (Category, ServiceAttribute)
+)
+
+
+def offered_service(db: Session, service_code: str) -> Offered:
+    """An offered service by its code, for intake (400 otherwise), from the cache."""
+    found = _OFFERED.get(db).get(service_code)
+    if found is None:
+        raise Invalid(f"service_code {service_code} is not a known service")
+    return found
 
 
 def list_clients(db: Session) -> Sequence[ApiClient]:

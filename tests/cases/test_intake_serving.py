@@ -159,3 +159,40 @@ def test_bad_reports_write_nothing(demo_site: DemoSite) -> None:
         assert r.json()["detail"]
     with demo_site.sessions() as db:
         assert db.scalar(select(func.count(Case.id))) == before
+
+
+def test_an_open311_request_as_served_writes_its_case_and_token_at_once(
+    demo_site: DemoSite,
+) -> None:
+    """On PostgreSQL the one statement (case, event, clock and the request's token) on the
+    asynchronous pool; on SQLite one transaction in the session. The same rows either way."""
+    from civgrid.open311.actions import issue_client
+    from civgrid.open311.models import ApiClient, RequestToken
+
+    with demo_site.sessions() as db:
+        category_id, lon, lat = demo_report_target(db)
+        code = db.get(Category, category_id).code  # type: ignore[union-attr]
+        client, key = issue_client(db, name="served intake", actor=None)
+    form = {"api_key": key, "service_code": code, "lat": str(lat), "long": str(lon)}
+    answers = [
+        httpx.post(
+            demo_site.base + "/open311/v2/requests.json",
+            data={**form, "description": f"井盖缺失 {i}"},
+        )
+        for i in range(3)
+    ]
+    assert [r.status_code for r in answers] == [200] * 3, answers[0].text
+    posted = [r.json()[0] for r in answers]
+    for doc in posted:
+        r = httpx.get(f"{demo_site.base}/open311/v2/tokens/{doc['token']}.json")
+        assert r.json()[0]["service_request_id"] == doc["service_request_id"]
+    with demo_site.sessions() as db:
+        tokens = db.scalars(select(RequestToken).where(RequestToken.client_id == client.id)).all()
+        numbers = {db.get(Case, t.case_id).number for t in tokens}  # type: ignore[union-attr]
+        assert numbers == {d["service_request_id"] for d in posted}
+        used = db.get(ApiClient, client.id)
+        assert used is not None and used.last_used_at is not None
+        events = db.scalars(
+            select(CaseEvent.case_id).where(CaseEvent.case_id.in_([t.case_id for t in tokens]))
+        ).all()
+        assert sorted(events) == sorted(t.case_id for t in tokens)  # one event each

@@ -169,7 +169,7 @@ def test_client_use_is_recorded_and_key_stored_hashed(o311: Open311World) -> Non
     from civgrid.open311.models import ApiClient
 
     o311.post()
-    client = o311.db.scalars(select(ApiClient)).one()
+    client = o311.db.scalars(select(ApiClient).execution_options(populate_existing=True)).one()
     assert client.last_used_at is not None
     assert o311.api_key not in client.key_sha256 and len(client.key_sha256) == 64
     assert client.key_hint == o311.api_key[:6]

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -240,16 +241,29 @@ def write_report(
     return Reported(case, found)
 
 
-async def write_report_async(conn: psycopg.AsyncConnection[Any], planned: NewCase) -> Reported:
+async def write_report_async(
+    conn: psycopg.AsyncConnection[Any],
+    planned: NewCase,
+    *,
+    linked: tuple[Table, dict[str, Any]] | None = None,
+) -> Reported:
     """Write a planned report on an autocommit PostgreSQL connection, off the thread pool.
 
-    The one statement that writes the rows is its own transaction. A major emergency also
-    queues a notice, in the same transaction: that takes ``write_report``.
+    The one statement that writes the rows is its own transaction; ``linked`` (a table and a
+    row's values) adds a row pointing to the new case (``case_id``) to it, such as an Open311
+    request's token. A major emergency also queues a notice, in the same transaction: that
+    takes ``write_report``.
     """
     if planned.major_emergency:
         raise ValueError("a major emergency is written with write_report (its notice)")
     found = await insert_new_case_async(
-        conn, planned.case, planned.event, planned.clock, planned.township_code, planned.near
+        conn,
+        planned.case,
+        planned.event,
+        planned.clock,
+        planned.township_code,
+        planned.near,
+        linked=linked,
     )
     return Reported(planned.case, found)
 
