@@ -174,9 +174,7 @@ def authenticate(db: Session, username: str, password: str, *, ip: str) -> User:
         record(db, "login.failed", actor=None, ip=ip, detail={"username": username})
         db.commit()
         raise Unauthorized("wrong username or password")
-    db.execute(
-        delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip)
-    )
+    db.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip))
     record(db, "login", actor=user, ip=ip, object_type="user", object_id=user.id)
     db.commit()
     return user

@@ -113,7 +113,9 @@ async def optional_user(
 def _session_user(request: Request, db: Session) -> User | None:
     """The user of the signed session cookie, if its session is still open on the server."""
     row = db.scalar(
-        select(LoginSession).where(LoginSession.key_hash == token_digest(str(request.session["sid"])))
+        select(LoginSession).where(
+            LoginSession.key_hash == token_digest(str(request.session["sid"]))
+        )
     )
     user = None if row is None or row.expires_at <= utcnow() else db.get(User, row.user_id)
     if user is None or not user.is_active:

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from civgrid.auth import actions, scope
 from civgrid.auth.deps import client_ip, csrf_token, current_user, optional_user, verify_csrf
@@ -120,6 +120,8 @@ async def logout(
     await verify_csrf(request)
     key = request.session.get("sid")
     if key:
-        await run_in_threadpool(actions.end_session, db, str(key), actor=user, ip=client_ip(request))
+        await run_in_threadpool(
+            actions.end_session, db, str(key), actor=user, ip=client_ip(request)
+        )
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -130,7 +130,9 @@ def check_role(user: User | None, model: type, action: str) -> None:
 def check_via(model: type, door: str, action: str, what: str) -> None:
     """403 unless a row reached through ``door`` allows ``action`` (see ``register(via=…)``)."""
     if action not in resource(model).via.get(door, ()):
-        raise Forbidden(f"{what}: a {door} allows only {', '.join(sorted(resource(model).via[door]))}")
+        raise Forbidden(
+            f"{what}: a {door} allows only {', '.join(sorted(resource(model).via[door]))}"
+        )
 
 
 def restrict(

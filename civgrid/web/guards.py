@@ -48,7 +48,8 @@ def error_response(
     rid = request_id(request)
     path = request.url.path
     if path.startswith("/open311/"):
-        from civgrid.open311.formats import error_response as georeport, format_of_path
+        from civgrid.open311.formats import error_response as georeport
+        from civgrid.open311.formats import format_of_path
 
         text = f"{message} (request {rid})" if status >= 500 else message
         return georeport(format_of_path(path), status, text)
@@ -184,7 +185,7 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-def _out_of_range(exc: Exception) -> bool:
+def _out_of_range(exc: BaseException | None) -> bool:
     """Whether the database (or its driver) refused a value as out of its range."""
     if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
         exc = exc.orig  # a value the driver could not even bind (SQLite: int beyond 64 bits)
@@ -203,7 +204,9 @@ async def unexpected(request: Request, exc: Exception) -> Response:
         request.url.path,
         exc_info=exc,
     )
-    response = error_response(request, 500, "internal error; quote the request id when reporting it")
+    response = error_response(
+        request, 500, "internal error; quote the request id when reporting it"
+    )
     # sent by Starlette's outermost middleware, past RequestGuard: the id goes on here
     response.headers["X-Request-ID"] = request_id(request)
     return response
@@ -216,4 +219,3 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and request.url.path.startswith("/open311/"):
         return error_response(request, exc.status_code, str(exc.detail))
     return await http_exception_handler(request, exc)  # type: ignore[arg-type]
-

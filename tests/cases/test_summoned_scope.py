@@ -52,7 +52,9 @@ def test_the_summoned_department_sees_reports_in_and_attaches(
     assert case.status_code == 200
     (summons,) = case.json()["summons"]
     ack = client.post(
-        f"/api/v1/cases/{number}/summons/{summons['id']}/ack", json={"note": "on site"}, headers=headers
+        f"/api/v1/cases/{number}/summons/{summons['id']}/ack",
+        json={"note": "on site"},
+        headers=headers,
     )
     assert ack.status_code == 200, ack.text
     photo = client.post(

@@ -73,8 +73,11 @@ def test_nul_and_bad_utf8_in_bodies(loose: TestClient, db: Session) -> None:
         assert r.status_code == 400, r.text
         (error,) = r.json()
         assert error["code"] == 400
-    r = loose.post("/portal/complain", content=b"description=\xff\xfe",
-                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = loose.post(
+        "/portal/complain",
+        content=b"description=\xff\xfe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 400
     r = loose.post("/api/v1/auth/token", data={"username": "a\x00b", "password": "x"})
     assert r.status_code == 400
@@ -87,7 +90,9 @@ def bomb_png(side: int = 30000) -> bytes:
     """A few hundred bytes that claim to be a side × side PNG."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 1000)
@@ -105,8 +110,12 @@ def test_a_decompression_bomb_is_refused_clearly() -> None:
 def test_the_same_scope_twice_is_one_scope(client: TestClient, bearer, make_user) -> None:  # type: ignore[no-untyped-def]
     headers = bearer(make_user("admin", ("all", "")))
     scope = {"kind": "division", "ref": "441900101"}
-    body = {"username": "twice", "password": "long enough", "role": "dispatcher",
-            "scopes": [scope, scope]}
+    body = {
+        "username": "twice",
+        "password": "long enough",
+        "role": "dispatcher",
+        "scopes": [scope, scope],
+    }
     r = client.post("/api/v1/users", json=body, headers=headers)
     assert r.status_code == 201, r.text
     assert len(r.json()["scopes"]) == 1
@@ -122,16 +131,20 @@ def test_an_unexpected_error_is_a_logged_500_with_a_request_id(
         app.add_api_route(path, boom)
     html = loose.get("/boom", headers={"Accept": "text/html"})
     rid = html.headers["X-Request-ID"]
-    assert html.status_code == 500 and rid in html.text and "text/html" in html.headers["content-type"]
+    assert (
+        html.status_code == 500 and rid in html.text and "text/html" in html.headers["content-type"]
+    )
     assert rid in caplog.text and "boom" in caplog.text
     api = loose.get("/api/v1/boom", headers={"Accept": "text/html"})
     assert api.status_code == 500 and api.json()["request_id"] == api.headers["X-Request-ID"]
     xml = loose.get("/open311/v2/boom.xml")
-    assert xml.status_code == 500 and "<errors>" in xml.text and xml.headers["X-Request-ID"] in xml.text
+    assert (
+        xml.status_code == 500
+        and "<errors>" in xml.text
+        and xml.headers["X-Request-ID"] in xml.text
+    )
     (error,) = loose.get("/open311/v2/boom.json").json()
     assert error["code"] == 500
     missing = loose.get("/open311/v2/nothing-here.json")
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
     assert loose.get("/healthz").headers["X-Request-ID"]
-
-

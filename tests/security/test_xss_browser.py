@@ -41,7 +41,9 @@ def hostile_grid(demo_site) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("path", "who"), MAP_PAGES)
-def test_a_grid_name_is_shown_as_text_on_every_map(browser, demo_site, hostile_grid, path, who) -> None:  # type: ignore[no-untyped-def]
+def test_a_grid_name_is_shown_as_text_on_every_map(
+    browser, demo_site, hostile_grid, path, who
+) -> None:  # type: ignore[no-untyped-def]
     base = demo_site.base
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     if who:

@@ -26,7 +26,10 @@ def upgrade() -> None:
         sa.Column("created_at", civgrid.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", civgrid.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_login_sessions_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_login_sessions_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_sessions")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_login_sessions_key_hash")),
