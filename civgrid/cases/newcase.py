@@ -354,4 +354,15 @@ def _pg_report_with(table: Table) -> _Compiled:
 
 
 _SQLITE_NEXT = _counter_upsert(sqlite_insert)
+_PG_NEXT = _counter_upsert(pg_insert)
+
+
+def next_in_sequence(db: Session, prefix: str) -> int:
+    """The next number of a named sequence (a row of ``case_number_counters``), race-free."""
+    postgresql = db.get_bind().dialect.name == "postgresql"
+    return int(
+        db.execute(_PG_NEXT if postgresql else _SQLITE_NEXT, {"prefix": prefix}).scalar_one()
+    )
+
+
 _SQLITE_INSERTS = [insert(t).returning(t.c.id) for t in TABLES]

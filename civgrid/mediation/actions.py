@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -21,6 +20,7 @@ from civgrid.calendar.service import get_calendar
 from civgrid.care.actions import document_type, text
 from civgrid.care.service import local_today
 from civgrid.cases.models import Case
+from civgrid.cases.newcase import next_in_sequence
 from civgrid.cases.public import mask_personal
 from civgrid.cases.service import authorize
 from civgrid.db.base import utcnow
@@ -99,9 +99,9 @@ def _event(
 
 
 def _number(db: Session, territory: str, now: datetime) -> str:
+    """``TJ<township><year><n>``, n from a counter row: concurrent disputes never share one."""
     prefix = f"TJ{territory[:9]}{now.year}"
-    last = db.scalar(select(func.max(Dispute.number)).where(Dispute.number.startswith(prefix)))
-    return f"{prefix}{int(last[len(prefix) :]) + 1 if last else 1:04d}"
+    return f"{prefix}{next_in_sequence(db, prefix):04d}"
 
 
 def create_dispute(

@@ -49,6 +49,17 @@ def test_a_dispute_starts_at_the_grid_tier_with_a_working_day_deadline(med: Med)
     assert [p.name for p in d.parties] == ["张三", "李四"]
 
 
+def test_dispute_numbers_come_from_a_counter_row(med: Med) -> None:
+    """Two desks registering at once must not both read the same highest number."""
+    first, second = med.create(), med.create()
+    assert int(second.number[-4:]) == int(first.number[-4:]) + 1
+    prefix = first.number[:-4]
+    row = med.db.execute(
+        text("SELECT last FROM case_number_counters WHERE prefix = :p"), {"p": prefix}
+    ).scalar_one()
+    assert row == int(second.number[-4:])
+
+
 def test_bad_input_is_refused_and_nothing_is_stored(med: Med) -> None:
     with pytest.raises(Invalid, match="party"):
         med.create(parties=[actions.Party("  ", "")])
