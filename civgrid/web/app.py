@@ -50,6 +50,8 @@ async def _civgrid_error(request: Request, exc: Exception) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     if _wants_html(request):
         return render(request, "web/error.html", {"error": exc}, status_code=exc.status_code)
+    if request.url.path.startswith("/open311/"):  # every Open311 error in the GeoReport format
+        return guards.error_response(request, exc.status_code, exc.message)
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     if exc.status_code == 401:
         headers = {"WWW-Authenticate": "Bearer"}

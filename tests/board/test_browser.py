@@ -36,7 +36,7 @@ def test_board_with_map_and_a_filter(browser, demo_server: str, screenshot, view
     assert listed > 0
     assert ("/static/leaflet/leaflet.js" in " ".join(requests)) is not phone  # lazy on phones
     dots = open_map(page, phone)
-    assert dots == listed  # the demo has fewer cases than a page
+    assert dots >= listed  # the map shows every case the filter finds (a year of history)
     assert page.evaluate(NO_OVERFLOW)
     screenshot(page, "board")
 
@@ -46,9 +46,9 @@ def test_board_with_map_and_a_filter(browser, demo_server: str, screenshot, view
     page.click("#board-filter-form button[type=submit]")
     page.wait_for_url("**/board?status=closed")
     closed = page.locator("li.public-case").count()
-    assert 0 < closed < listed
+    assert 0 < closed <= listed  # a page of each
     assert page.locator("li.public-case .pub-closed").count() == closed
-    assert open_map(page, phone) == closed
+    assert open_map(page, phone) >= closed
     assert page.evaluate(NO_OVERFLOW)
     thumbs = page.locator("li.public-case img")
     assert thumbs.count() > 0

@@ -129,6 +129,7 @@ def test_an_unexpected_error_is_a_logged_500_with_a_request_id(
 
     for path in ("/boom", "/api/v1/boom", "/open311/v2/boom.xml", "/open311/v2/boom.json"):
         app.add_api_route(path, boom)
+        app.router.routes.insert(0, app.router.routes.pop())  # ahead of the catch-all fallback
     html = loose.get("/boom", headers={"Accept": "text/html"})
     rid = html.headers["X-Request-ID"]
     assert (
