@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.board.schemas import BadFilter, BoardQuery, FilterError
 from civgrid.cases.models import Case
-from civgrid.cases.public import PublicCase, board_cases, public_views
+from civgrid.cases.public import PublicCase, public_cases, public_views
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category
 from civgrid.grids.models import Grid
@@ -60,7 +60,7 @@ def _category_is(code: str) -> ColumnElement[bool]:
 
 def filtered(q: BoardQuery) -> Select[Any]:
     """The board's cases narrowed by the query's filters (no order, no page)."""
-    query = board_cases()
+    query = public_cases()
     if q.category:
         query = query.where(_category_is(q.category))
     if q.grid:

@@ -8,12 +8,12 @@ staff are the EXIF-free renditions made by :mod:`civgrid.cases.attachments`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 
 from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
@@ -82,23 +82,34 @@ def public_status(state: CaseState) -> str:
 
 # --- which cases and photos the public sees ---------------------------------------------------
 
-# The board lists a case once the command center registered it (立案): a raw report may still
-# be abuse, and rejected, voided or merged reports are not outcomes.
-NOT_ON_BOARD = (CaseState.REPORTED, CaseState.REJECTED, CaseState.VOIDED, CaseState.MERGED)
+# The public sees a case once the command center registered it (立案): a raw report may still
+# be abuse, and rejected, voided or merged reports are not outcomes. Until then only the
+# reporter sees it, by the tracking code of the receipt (:func:`civgrid.portal.service`).
+HIDDEN_STATES = (CaseState.REPORTED, CaseState.REJECTED, CaseState.VOIDED, CaseState.MERGED)
 
 
-def public_cases() -> Select[Case]:
-    """Cases the public may see (board, portal, Open311): no staff complaints or private matters."""
-    return (
-        select(Case)
-        .join(Category, Category.id == Case.category_id)
-        .where(Category.is_staff_complaint.is_(False), Category.is_private.is_(False))
+def publicly_visible() -> ColumnElement[bool]:
+    """The one public-visibility rule, as a condition on ``Case`` joined to its ``Category``.
+
+    Public means: registered or later, not rejected, voided or merged, and not a staff
+    complaint or a private matter. The board, the portal, Open311 and their photos all use it.
+    """
+    return and_(
+        Case.state.notin_(HIDDEN_STATES),
+        Category.is_staff_complaint.is_(False),
+        Category.is_private.is_(False),
     )
 
 
-def board_cases() -> Select[Case]:
-    """Public cases that the board lists: registered or later, not rejected, voided or merged."""
-    return public_cases().where(Case.state.notin_(NOT_ON_BOARD))
+def public_cases() -> Select[Case]:
+    """Cases the public may see (board, portal, Open311, photos), under :func:`publicly_visible`."""
+    return select(Case).join(Category, Category.id == Case.category_id).where(publicly_visible())
+
+
+def is_public(db: Session, case_id: int) -> bool:
+    """Whether the public may see the case ``case_id`` (its page, its photos)."""
+    found = db.scalar(public_cases().where(Case.id == case_id).with_only_columns(Case.id))
+    return found is not None
 
 
 def get_public_case(db: Session, number: str) -> Case:
@@ -109,12 +120,18 @@ def get_public_case(db: Session, number: str) -> Case:
     return case
 
 
-def public_attachment(db: Session, attachment_id: int) -> CaseAttachment:
-    """A photo of a publicly visible case (only its EXIF-free renditions are ever served)."""
+def public_attachment(
+    db: Session, attachment_id: int, *, own: Callable[[Case], bool] | None = None
+) -> CaseAttachment:
+    """A photo of a publicly visible case, or of a case ``own`` says is the caller's report.
+
+    Only its EXIF-free renditions are ever served; hidden and missing photos are both 404.
+    """
     att = db.get(CaseAttachment, attachment_id)
-    visible = att is not None and db.scalar(
-        public_cases().where(Case.id == att.case_id).with_only_columns(Case.id)
-    )
+    visible = att is not None and is_public(db, att.case_id)
+    if att is not None and not visible and own is not None:
+        case = db.get(Case, att.case_id)
+        visible = case is not None and own(case)
     if att is None or not visible:
         raise NotFound(f"photo {attachment_id} not found")
     return att

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from civgrid.errors import CivgridError
@@ -29,11 +30,31 @@ def _session():  # type: ignore[no-untyped-def]
 
 
 def _fail(exc: CivgridError) -> None:
-    console.print(f"[red]{exc.message}[/red]")
-    errors = exc.detail.get("errors", [])
-    for line in errors if isinstance(errors, list) else []:
-        console.print(f"  • {line}")
+    """Print the error and every problem it names, in the deployment's language."""
+    console.print(f"[red]{escape(_localized(exc.template, exc.detail))}[/red]", highlight=False)
+    problems, warnings = exc.detail.get("problems"), exc.detail.get("warnings")
+    if isinstance(problems, list):
+        for p in problems:
+            console.print(f"  • {escape(_localized(p['msgid'], p['params']))}", highlight=False)
+        for w in warnings if isinstance(warnings, list) else []:
+            text = escape(_localized(w["msgid"], w["params"]))
+            console.print(f"  [yellow]• {text}[/yellow]", highlight=False)
+    else:
+        errors = exc.detail.get("errors", [])
+        for line in errors if isinstance(errors, list) else []:
+            console.print(f"  • {escape(str(line))}", highlight=False)
     raise typer.Exit(1)
+
+
+def _localized(msgid: str, params: Any) -> str:
+    from civgrid.config import get_settings
+    from civgrid.web.i18n import gettext
+
+    template = gettext(get_settings().default_locale, msgid)
+    try:
+        return template % params if params and "%(" in template else template
+    except (KeyError, TypeError, ValueError):
+        return msgid % params if params and "%(" in msgid else msgid
 
 
 @app.command("import")
@@ -50,8 +71,16 @@ def import_cmd(
     crs: Annotated[
         str | None, typer.Option(help="override the file's CRS (e.g. EPSG:4547, GCJ-02)")
     ] = None,
+    allow_warnings: Annotated[
+        bool,
+        typer.Option(
+            "--allow-warnings",
+            help="import despite soft-rule warnings (household band, split sites, shape, "
+            "no village boundary on file); hard rules always refuse",
+        ),
+    ] = False,
 ) -> None:
-    """Import grids from GeoJSON, GeoPackage or Shapefile (all or nothing)."""
+    """Import grids from GeoJSON, GeoPackage or Shapefile (all or nothing, checked first)."""
     from civgrid.grids.gis import ColumnMapping, import_grids
 
     mapping = ColumnMapping(
@@ -59,12 +88,17 @@ def import_cmd(
     )
     with _session() as db:
         try:
-            result = import_grids(db, path, mapping, actor=None, layer=layer, crs=crs)
+            result = import_grids(
+                db, path, mapping, actor=None, layer=layer, crs=crs, allow_warnings=allow_warnings
+            )
         except CivgridError as exc:
             _fail(exc)
             return
     for line in result.repaired:
-        console.print(f"[yellow]{line}[/yellow]")
+        console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+    for w in result.warnings:
+        text = escape(_localized(w.msgid, w.params))
+        console.print(f"[yellow]{text}[/yellow]", highlight=False)
     console.print(f"imported {len(result.grids)} grids from {path.name}")
 
 

@@ -29,7 +29,9 @@ from civgrid.errors import Invalid
 from civgrid.grids.actions import GridDraft, add_grid
 from civgrid.grids.codes import assign_codes, is_grid_code
 from civgrid.grids.geo import from_text, gcj02_to_wgs84
+from civgrid.grids.import_rules import Problem, check_drafts, geometry_problem
 from civgrid.grids.models import Grid, GridKind, VersionReason
+from civgrid.web.i18n import N_
 
 DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".shp": "ESRI Shapefile"}
 GCJ02 = "GCJ-02"
@@ -52,6 +54,7 @@ class ColumnMapping:
 class ImportResult:
     grids: list[Grid] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # soft rules, admitted by the operator
 
 
 @dataclass
@@ -79,7 +82,8 @@ def read_layer(
     if wkb is None or len(wkb) == 0:
         raise Invalid(f"{path.name}: the file has no features")
     names = list(meta["fields"])
-    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    with np.errstate(invalid="ignore"):  # NaN coordinates: named per feature below
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     to_wgs84 = _transformer(path, crs or meta.get("crs"))
     rows: list[tuple[str, Any, dict[str, Any]]] = []
     for i, geom in enumerate(geoms):
@@ -165,9 +169,16 @@ def _check_lonlat(path: Path, rows: list[tuple[str, BaseGeometry, dict[str, Any]
             )
 
 
-def _repair(label: str, geom: BaseGeometry, repaired: list[str], errors: list[str]) -> BaseGeometry:
+def _repair(
+    label: str, geom: BaseGeometry, repaired: list[str], errors: list[Problem]
+) -> BaseGeometry:
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        errors.append(f"{label}: geometry is a {geom.geom_type}, not a polygon")
+        errors.append(
+            Problem(
+                N_("%(feature)s: geometry is a %(type)s, not a polygon"),
+                {"feature": label, "type": geom.geom_type},
+            )
+        )
         return geom
     if geom.is_valid:
         return geom
@@ -177,7 +188,12 @@ def _repair(label: str, geom: BaseGeometry, repaired: list[str], errors: list[st
         fixed = shapely.union_all([p for p in shapely.get_parts(fixed) if p.area > 0])
     change = abs(fixed.area - geom.area) / geom.area if geom.area else 1.0
     if fixed.geom_type not in ("Polygon", "MultiPolygon") or change > REPAIR_AREA_TOLERANCE:
-        errors.append(f"{label}: invalid polygon ({reason}) that cannot be repaired safely")
+        errors.append(
+            Problem(
+                N_("%(feature)s: invalid polygon (%(reason)s) that cannot be repaired safely"),
+                {"feature": label, "reason": reason},
+            )
+        )
         return geom
     repaired.append(f"{label}: repaired invalid polygon ({reason})")
     return fixed
@@ -191,22 +207,26 @@ def import_grids(
     actor: User | None,
     layer: str | None = None,
     crs: str | None = None,
+    allow_warnings: bool = False,
 ) -> ImportResult:
-    """Import grids from a GIS file; all or nothing, with every problem named."""
-    features = read_layer(path, layer=layer, crs=crs)
+    """Import grids from a GIS file; all or nothing, with every problem named.
+
+    The hard rules of :mod:`civgrid.grids.import_rules` always refuse; its soft rules refuse
+    unless ``allow_warnings`` (then they are kept on the result and in the audit event).
+    """
+    features = read_layer(path, layer=layer, crs=crs, keep_empty=True)
     result = ImportResult()
-    errors: list[str] = []
-    digits = get_settings().grid_sequence_digits
-    drafts: list[tuple[str, GridDraft]] = []
-    for label, geom, attrs in features:
-        geom = _repair(label, geom, result.repaired, errors)
-        draft = _draft(label, geom, attrs, mapping, digits, errors)
-        if draft:
-            drafts.append((label, draft))
-    _assign_missing_codes(drafts, digits)
+    errors: list[Problem] = []
+    drafts = _drafts(features, mapping, result, errors)
+    _assign_missing_codes(drafts, get_settings().grid_sequence_digits)
     _check_codes_and_villages(db, drafts, errors)
-    if errors:
-        raise Invalid(f"{path.name}: {len(errors)} problem(s); nothing imported", errors=errors)
+    if not errors:
+        from civgrid.grids.service import household_band
+
+        findings = check_drafts(db, drafts, household_band())
+        errors.extend(findings.hard)
+        result.warnings = findings.soft
+    _refuse(path, errors, result.warnings, allow_warnings)
     for _label, draft in drafts:
         result.grids.append(
             add_grid(
@@ -223,10 +243,59 @@ def import_grids(
         actor=actor,
         object_type="file",
         object_id=path.name,
-        detail={"grids": len(drafts), "repaired": result.repaired},
+        detail={
+            "grids": len(drafts),
+            "repaired": result.repaired,
+            "warnings_allowed": [w.text() for w in result.warnings],
+        },
     )
     db.commit()
     return result
+
+
+def _drafts(
+    features: list[tuple[str, Any, dict[str, Any]]],
+    mapping: ColumnMapping,
+    result: ImportResult,
+    errors: list[Problem],
+) -> list[tuple[str, GridDraft]]:
+    """A draft per usable feature; a problem named for every other one."""
+    digits = get_settings().grid_sequence_digits
+    drafts: list[tuple[str, GridDraft]] = []
+    for label, geom, attrs in features:
+        broken = geometry_problem(label, geom)
+        if broken is not None:
+            errors.append(broken)
+            continue
+        geom = _repair(label, geom, result.repaired, errors)
+        draft = _draft(label, geom, attrs, mapping, digits, errors)
+        if draft:
+            drafts.append((label, draft))
+    return drafts
+
+
+def _refuse(
+    path: Path, errors: list[Problem], warnings: list[Problem], allow_warnings: bool
+) -> None:
+    """Raise :class:`Invalid` with every problem when the import must not go ahead."""
+    if not errors and (allow_warnings or not warnings):
+        return
+    problems = [*errors, *warnings]
+    if errors:
+        message = N_("%(file)s: %(count)s problem(s); nothing imported")
+    else:
+        message = N_(
+            "%(file)s: %(count)s warning(s); nothing imported "
+            "(pass --allow-warnings to import anyway)"
+        )
+    raise Invalid(
+        message,
+        file=path.name,
+        count=len(problems),
+        errors=[p.text() for p in errors] + [f"warning: {w.text()}" for w in warnings],
+        problems=[p.to_dict() for p in errors],
+        warnings=[w.to_dict() for w in warnings],
+    )
 
 
 def _draft(
@@ -235,21 +304,33 @@ def _draft(
     attrs: dict[str, Any],
     mapping: ColumnMapping,
     digits: int,
-    errors: list[str],
+    errors: list[Problem],
 ) -> GridDraft | None:
     def value(column: str) -> Any:
         if column and column not in attrs:
-            errors.append(f"{label}: no attribute {column!r} (columns: {', '.join(attrs)})")
+            errors.append(
+                Problem(
+                    N_("%(feature)s: no attribute '%(column)s' (columns: %(columns)s)"),
+                    {"feature": label, "column": column, "columns": ", ".join(attrs)},
+                )
+            )
             return None
         return attrs.get(column) if column else None
 
     code = str(value(mapping.code) or "").strip() if mapping.code else ""
     village = str(value(mapping.village) or "").strip() if mapping.village else code[:12]
     if code and not is_grid_code(code, digits):
-        errors.append(f"{label}: grid code {code!r} is not 12 + {digits} digits")
+        errors.append(
+            Problem(
+                N_("%(feature)s: grid code '%(code)s' is not 12 + %(digits)s digits"),
+                {"feature": label, "code": code, "digits": digits},
+            )
+        )
         return None
     if not village:
-        errors.append(f"{label}: no grid code and no village code")
+        errors.append(
+            Problem(N_("%(feature)s: no grid code and no village code"), {"feature": label})
+        )
         return None
     try:
         households = int(value(mapping.households) or 0)
@@ -260,7 +341,9 @@ def _draft(
             else GridKind.COMPREHENSIVE
         )
     except (TypeError, ValueError) as exc:
-        errors.append(f"{label}: bad value ({exc})")
+        errors.append(
+            Problem(N_("%(feature)s: bad value (%(error)s)"), {"feature": label, "error": str(exc)})
+        )
         return None
     name = str(value(mapping.name) or code or label)
     return GridDraft(village, geom, name, households, population, kind, code=code)
@@ -279,7 +362,7 @@ def _assign_missing_codes(drafts: list[tuple[str, GridDraft]], digits: int) -> N
 
 
 def _check_codes_and_villages(
-    db: Session, drafts: list[tuple[str, GridDraft]], errors: list[str]
+    db: Session, drafts: list[tuple[str, GridDraft]], errors: list[Problem]
 ) -> None:
     villages = {d.village_code for _l, d in drafts}
     known = set(
@@ -295,14 +378,24 @@ def _check_codes_and_villages(
     taken = set(db.scalars(select(Grid.code).where(Grid.code.in_(codes))))
     seen: dict[str, str] = {}
     for label, d in drafts:
+        values = {"feature": label, "code": d.code, "village": d.village_code}
         if d.village_code not in known:
-            errors.append(f"{label}: unknown village code {d.village_code}")
+            errors.append(Problem(N_("%(feature)s: unknown village code %(village)s"), values))
         if not d.code.startswith(d.village_code):
-            errors.append(f"{label}: grid code {d.code} is not inside village {d.village_code}")
+            errors.append(
+                Problem(
+                    N_("%(feature)s: grid code %(code)s is not inside village %(village)s"), values
+                )
+            )
         if d.code in seen:
-            errors.append(f"{label}: duplicate grid code {d.code} (also {seen[d.code]})")
+            errors.append(
+                Problem(
+                    N_("%(feature)s: duplicate grid code %(code)s (also %(other)s)"),
+                    {**values, "other": seen[d.code]},
+                )
+            )
         elif d.code in taken:
-            errors.append(f"{label}: grid code {d.code} already exists")
+            errors.append(Problem(N_("%(feature)s: grid code %(code)s already exists"), values))
         seen.setdefault(d.code, label)
 
 

@@ -21,7 +21,13 @@ from civgrid.auth.deps import client_ip, verify_csrf
 from civgrid.cases.actions import Contact
 from civgrid.cases.attachments import CheckedImage, Rendition, rendition_file
 from civgrid.cases.models import Case
-from civgrid.cases.public import get_public_case, public_attachment, public_views
+from civgrid.cases.public import (
+    HIDDEN_STATES,
+    get_public_case,
+    is_public,
+    public_attachment,
+    public_views,
+)
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.service import search_categories
 from civgrid.config import get_settings
@@ -125,8 +131,8 @@ def home(request: Request, db: DB) -> Response:
     """The resident's start page: report, complain, follow, and this browser's reports."""
     dev = device(request)
     mine = dev.receipts
-    numbers = list(reversed(list(mine))) + [n for n in reversed(dev.followed) if n not in mine]
-    views = service.views_by_number(db, numbers)
+    followed = [n for n in reversed(dev.followed) if n not in mine]
+    views = service.views_by_number(db, list(reversed(list(mine))), followed)
     return render(request, "portal/home.html", {"nav": "portal", "views": views, "mine": mine})
 
 
@@ -279,6 +285,8 @@ def _case_page(
         "can_rate": bool(key) and case.state == CaseState.CLOSED,
         "can_join": not key and case.state.is_open,
         "is_public": service.is_public(db, case),
+        # Why the reporter's own report is not public by its state ("" when its kind is why).
+        "unpublished": case.state.value if case.state in HIDDEN_STATES else "",
         "followed": case.number in device(request).followed,
         "error": error,
         "form": form or {},
@@ -378,22 +386,25 @@ async def track(request: Request, db: DB) -> Response:
 # --- photos -----------------------------------------------------------------------------------
 
 
-def _photo(db: Session, attachment_id: int, rendition: Rendition) -> Response:
-    att = public_attachment(db, attachment_id)
+def _photo(request: Request, db: Session, attachment_id: int, rendition: Rendition) -> Response:
+    receipts = device(request).receipts
+    att = public_attachment(db, attachment_id, own=lambda c: service.is_own(db, c, receipts))
     path, content_type = rendition_file(att, rendition)
     if not path.exists():
         raise NotFound(f"photo {attachment_id} not found")
-    cache = {"Cache-Control": "public, max-age=86400"}
+    # A photo only its reporter may see must not sit in a shared cache.
+    scope = "public" if is_public(db, att.case_id) else "private"
+    cache = {"Cache-Control": f"{scope}, max-age=86400"}
     return FileResponse(path, media_type=content_type, headers=cache)
 
 
 @router.get("/portal/photos/{attachment_id}")
-def photo(attachment_id: int, db: DB) -> Response:
-    """A public case's photo: the EXIF-free copy, never the original upload."""
-    return _photo(db, attachment_id, Rendition.PUBLIC)
+def photo(request: Request, attachment_id: int, db: DB) -> Response:
+    """A public case's (or this browser's own report's) photo: the EXIF-free copy only."""
+    return _photo(request, db, attachment_id, Rendition.PUBLIC)
 
 
 @router.get("/portal/photos/{attachment_id}/thumb")
-def photo_thumb(attachment_id: int, db: DB) -> Response:
-    """A public case's photo as an EXIF-free thumbnail."""
-    return _photo(db, attachment_id, Rendition.THUMB)
+def photo_thumb(request: Request, attachment_id: int, db: DB) -> Response:
+    """A public case's (or this browser's own report's) photo as an EXIF-free thumbnail."""
+    return _photo(request, db, attachment_id, Rendition.THUMB)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from civgrid.cases import public
 from civgrid.cases.actions import Contact
 from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseEvent
 from civgrid.cases.public import PublicCase, mask_personal, public_cases, public_views
-from civgrid.cases.transitions import CaseAction, CaseState
+from civgrid.cases.transitions import CaseAction
 from civgrid.catalogue.models import Category, CategoryKind
 from civgrid.catalogue.service import staff_complaint_category
 from civgrid.config import get_settings
@@ -130,40 +131,43 @@ class Nearby:
 
     case: PublicCase
     distance_m: float
-    registered: bool  # raw reports show no description until the command center registers them
 
 
 def nearby_open(db: Session, category_id: int, lon: float, lat: float) -> list[Nearby]:
-    """Open public reports of the same category within the duplicate radius and window."""
+    """Open public reports of the same category within the duplicate radius and window.
+
+    Raw reports are not offered: until registered only their reporter sees them.
+    """
     found = find_duplicates(db, category_id=category_id, lon=lon, lat=lat, limit=5)
     ids = [d.id for d in found if d.state.is_open]
     if not ids:
         return []
     cases = db.scalars(public_cases().where(Case.id.in_(ids))).all()
     views = {v.number: v for v in public_views(db, cases)}
-    return [
-        Nearby(views[d.number], d.distance_m, d.state != CaseState.REPORTED)
-        for d in found
-        if d.number in views
-    ]
+    return [Nearby(views[d.number], d.distance_m) for d in found if d.number in views]
 
 
 def is_public(db: Session, case: Case) -> bool:
     """Whether the public may see ``case`` (its photos, its page without a receipt)."""
-    return (
-        db.scalar(public_cases().where(Case.id == case.id).with_only_columns(Case.id)) is not None
-    )
+    return public.is_public(db, case.id)
 
 
-def views_by_number(db: Session, numbers: Sequence[str]) -> list[PublicCase]:
-    """Public views of the cases a browser follows, in the given order (private ones too).
+def is_own(db: Session, case: Case, receipts: Mapping[str, str]) -> bool:
+    """Whether ``receipts`` (number → tracking code) hold the valid code of ``case``."""
+    return receipt_matches(db, case, receipts.get(case.number, ""))
 
-    The browser holds their receipts or followed them from the public list, so each is either
-    its own report or a public case.
+
+def views_by_number(db: Session, mine: Sequence[str], followed: Sequence[str]) -> list[PublicCase]:
+    """Views of this browser's own reports (``mine``, any state) then of the public cases it
+    follows (``followed``; one no longer public drops out), in the given order.
+
+    ``mine`` come from the signed device cookie, which only ever holds checked receipts.
     """
-    cases = {c.number: c for c in db.scalars(select(Case).where(Case.number.in_(numbers)))}
-    views = public_views(db, [cases[n] for n in numbers if n in cases])
-    return views
+    own = {c.number: c for c in db.scalars(select(Case).where(Case.number.in_(mine)))}
+    shown = db.scalars(public_cases().where(Case.number.in_(followed)))
+    others = {c.number: c for c in shown}
+    cases = [own[n] for n in mine if n in own] + [others[n] for n in followed if n in others]
+    return public_views(db, cases)
 
 
 # --- the public timeline ----------------------------------------------------------------------

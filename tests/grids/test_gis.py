@@ -19,6 +19,7 @@ from civgrid.errors import Invalid
 from civgrid.grids.geo import from_text, wgs84_to_gcj02
 from civgrid.grids.gis import ColumnMapping, export_grids, import_grids, read_layer
 from civgrid.grids.models import Grid, GridVersion, VersionReason
+from civgrid.grids.overlays import set_division_boundary
 from tests.grids.conftest import VILLAGE, sq
 
 
@@ -46,6 +47,12 @@ def _write(
         geometry_type="Polygon",
         encoding="UTF-8",
     )
+
+
+@pytest.fixture(autouse=True)
+def village_boundary(db: Session) -> None:
+    """城中社区's surveyed boundary, around every square these tests import."""
+    set_division_boundary(db, VILLAGE, sq(-1000, -1000, 1000, 1000), actor=None)
 
 
 def count(db: Session) -> int:

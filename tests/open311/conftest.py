@@ -105,6 +105,15 @@ class Open311World:
     cover: Category  # M01001: the seeded required attribute
     plain: Category  # no attributes
     api_key: str
+    make_user: Any = None
+
+    def publish(self, sid: str) -> Case:
+        """Register (立案) the request: only a registered case is public."""
+        from civgrid.cases import actions as case_actions
+
+        case = self.db.scalars(select(Case).where(Case.number == sid)).one()
+        dispatcher = self.make_user("dispatcher", ("division", "441900101"))
+        return case_actions.register_case(self.db, case, actor=dispatcher)
 
     def post(self, fmt: str = "json", files: Any = None, **fields: Any) -> Any:
         data: dict[str, Any] = {
@@ -129,7 +138,7 @@ class Open311World:
 
 
 @pytest.fixture
-def o311(db: Session, client: TestClient) -> Open311World:
+def o311(db: Session, client: TestClient, make_user: Any) -> Open311World:
     lon, lat, _grid = factories.grid(db, VILLAGE)
     dept = factories.department(db, "T-SZ", "市政")
     cover = Category(
@@ -167,4 +176,4 @@ def o311(db: Session, client: TestClient) -> Open311World:
             db, department_code=dept.code, major_code=major, division_prefix="441900101", actor=None
         )
     _client, key = actions.issue_client(db, name="Test 311 app", actor=None)
-    return Open311World(db, client, lon, lat, cover, plain, key)
+    return Open311World(db, client, lon, lat, cover, plain, key, make_user)

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from civgrid.audit.models import AuditEvent
 from civgrid.cases import actions as case_actions
-from civgrid.cases.models import Case, CaseAttachment, CaseEvent, CaseSource
+from civgrid.cases.models import AttachmentKind, Case, CaseAttachment, CaseEvent, CaseSource
 from civgrid.cases.transitions import CaseState
 from civgrid.db.base import utcnow
 from civgrid.open311.models import AttributeAnswer, RequestToken
-from tests.open311.conftest import BASE, Open311World, jpeg_with_exif
+from tests.open311.conftest import BASE, Open311World, jpeg_with_exif, png_bytes
 
 
 def _case(o311: Open311World, sid: str) -> Case:
@@ -58,6 +58,7 @@ def test_get_never_shows_contact_and_masks_free_text(o311: Open311World) -> None
         description="门口垃圾，联系13912345678 或 a.b@example.com",
     )
     sid = r.json()[0]["service_request_id"]
+    o311.publish(sid)
     for fmt in ("json", "xml"):
         text = o311.client.get(f"{BASE}/requests/{sid}.{fmt}").text
         assert "13812345678" not in text and "resident@example.com" not in text
@@ -66,14 +67,25 @@ def test_get_never_shows_contact_and_masks_free_text(o311: Open311World) -> None
 
 
 def test_status_notes_and_closed_status(o311: Open311World, make_user) -> None:  # type: ignore[no-untyped-def]
-    sid = o311.post().json()[0]["service_request_id"]
+    rejected = o311.post().json()[0]["service_request_id"]
     dispatcher = make_user("dispatcher", ("division", "441900101"))
-    case_actions.reject_case(
-        o311.db, _case(o311, sid), actor=dispatcher, reason="重复上报，请联系13812345678"
+    case_actions.reject_case(o311.db, _case(o311, rejected), actor=dispatcher, reason="重复")
+    assert o311.client.get(f"{BASE}/requests/{rejected}.json").status_code == 404  # not public
+    sid = o311.post().json()[0]["service_request_id"]
+    case = o311.publish(sid)
+    handler = make_user("dept_handler", ("department", "T-SZ"))
+    worker = make_user("grid_worker", ("division", "441900101002"))
+    case_actions.dispatch_case(o311.db, case, actor=dispatcher)
+    case_actions.accept_case(o311.db, case, actor=handler)
+    photo = case_actions.attach_photo(
+        o311.db, case, actor=handler, data=png_bytes(), kind=AttachmentKind.AFTER, filename="a.png"
     )
+    case_actions.handle_case(o311.db, case, actor=handler, feedback="ok", attachment_ids=[photo.id])
+    case_actions.verify_case(o311.db, case, actor=worker, passed=True)
+    case_actions.close_case(o311.db, case, actor=dispatcher, outcome="已修复，请联系13812345678")
     (doc,) = o311.client.get(f"{BASE}/requests/{sid}.json").json()
     assert doc["status"] == "closed"
-    assert doc["status_notes"] == "重复上报，请联系138****5678"
+    assert doc["status_notes"] == "已修复，请联系138****5678"
     assert o311.client.get(f"{BASE}/requests.json?status=open").json() == []
     closed = o311.client.get(f"{BASE}/requests.json?status=closed").json()
     assert [d["service_request_id"] for d in closed] == [sid]
@@ -98,6 +110,11 @@ def test_photo_upload_and_exif_free_media_url(o311: Open311World) -> None:
     r = o311.post(files={"media": ("p.jpg", original, "image/jpeg")})
     assert r.status_code == 200, r.text
     sid = r.json()[0]["service_request_id"]
+    hidden = o311.db.scalars(
+        select(CaseAttachment).where(CaseAttachment.case_id == _case(o311, sid).id)
+    ).one()
+    assert o311.client.get(f"{BASE}/media/{hidden.id}").status_code == 404  # not yet public
+    o311.publish(sid)
     att = o311.db.scalars(
         select(CaseAttachment).where(CaseAttachment.case_id == _case(o311, sid).id)
     ).one()
@@ -116,6 +133,8 @@ def test_filters_ids_codes_dates_and_pages(o311: Open311World) -> None:
     second = o311.post(service_code="M01001", **{"attribute[cover_condition]": "sunken"})
     second_id = second.json()[0]["service_request_id"]
     third = o311.post().json()[0]["service_request_id"]
+    for sid in (first, second_id, third):
+        o311.publish(sid)
 
     def ids(query: str) -> list[str]:
         params = dict(part.split("=", 1) for part in query.split("&"))
@@ -138,7 +157,7 @@ def test_filters_ids_codes_dates_and_pages(o311: Open311World) -> None:
 
 def test_default_window_is_the_last_90_days(o311: Open311World) -> None:
     sid = o311.post().json()[0]["service_request_id"]
-    case = _case(o311, sid)
+    case = o311.publish(sid)
     case.reported_at = utcnow() - timedelta(days=91)
     o311.db.commit()
     assert o311.client.get(f"{BASE}/requests.json").json() == []
@@ -200,9 +219,13 @@ def test_list_query_count_does_not_grow_with_rows(o311: Open311World) -> None:
         assert r.status_code == 200
         return len(seen)
 
-    o311.post(files={"media": ("p.jpg", jpeg_with_exif(), "image/jpeg")})
+    def posted() -> None:
+        r = o311.post(files={"media": ("p.jpg", jpeg_with_exif(), "image/jpeg")})
+        o311.publish(r.json()[0]["service_request_id"])
+
+    posted()
     few = queries()
     for _ in range(4):
-        o311.post(files={"media": ("p.jpg", jpeg_with_exif(), "image/jpeg")})
+        posted()
     assert len(o311.client.get(f"{BASE}/requests.json").json()) == 5
     assert queries() == few

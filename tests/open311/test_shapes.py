@@ -29,7 +29,9 @@ W3C_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 def _reported(o311: Open311World) -> str:
     r = o311.post(service_code="M01001", **{"attribute[cover_condition]": "missing"})
     assert r.status_code == 200, r.text
-    return str(r.json()[0]["service_request_id"])
+    sid = str(r.json()[0]["service_request_id"])
+    o311.publish(sid)  # registered: public from then on
+    return sid
 
 
 def test_discovery_json_and_xml(o311: Open311World) -> None:

@@ -29,8 +29,7 @@ def _act(base: str, who: str, number: str, action: str, body: dict[str, Any]) ->
 
 
 def _staff_close(base: str, number: str) -> None:
-    """Dispatcher, department, grid worker and duty chief take the case to closure over HTTP."""
-    _act(base, "dispatcher", number, "register", {})
+    """Dispatcher, department, grid worker and duty chief take the registered case to closure."""
     _act(base, "dispatcher", number, "dispatch", {"department": "DG-SJ-CG"})
     _act(base, "handler", number, "accept", {})
     photo = httpx.post(
@@ -88,7 +87,9 @@ def test_a_resident_reports_staff_close_and_the_resident_rates(
     assert len(code.replace("-", "")) == 10
     screenshot(page, "3-receipt")
 
-    # A neighbour starts the same report: the open one nearby is offered, and they join it.
+    # Once registered (a raw report is not public), a neighbour starting the same report is
+    # offered the open one nearby, and joins it.
+    _act(base, "dispatcher", number, "register", {})
     neighbour = browser.new_context(viewport=PHONE, locale="zh-CN")
     neighbour.grant_permissions(["geolocation"], origin=base)
     neighbour.set_geolocation({"longitude": lon, "latitude": lat})

@@ -122,6 +122,11 @@ def test_following_a_public_case_by_number(
 ) -> None:
     number, _code = resident.receipt(resident.report(portal))
     r = other_resident.post("/portal/track", {"number": number, "code": ""})
+    assert r.status_code == 404  # a raw report is not public yet
+    case = portal.world.db.scalar(select(Case).where(Case.number == number))
+    assert case is not None
+    portal.world.drive(case, "register")
+    r = other_resident.post("/portal/track", {"number": number, "code": ""})
     assert r.status_code == 303
     assert number in other_resident.client.get("/portal").text
 
