@@ -17,19 +17,16 @@ def run_purge(console: Console, *, dry_run: bool) -> PurgeReport:
     with session_factory()() as db:
         report = purge(db, dry_run=dry_run)
     settings = get_settings()
-    table = Table(
-        title="retention purge (dry run: nothing changed)" if dry_run else "retention purge"
-    )
+    title = "would remove (dry run: nothing changed)" if dry_run else "removed"
+    table = Table(title=f"retention purge: {title}")
     table.add_column("kind")
-    table.add_column("what")
-    table.add_column("setting (CIVGRID_…)")
+    table.add_column("setting")
     table.add_column("days", justify="right")
-    table.add_column("would remove" if dry_run else "removed", justify="right")
+    table.add_column("count", justify="right")
     for kind in KINDS:
         table.add_row(
             kind.name,
-            kind.what,
-            kind.setting.upper(),
+            f"CIVGRID_{kind.setting.upper()}",
             str(kind.days(settings)),
             str(report.counts[kind.name]),
         )
