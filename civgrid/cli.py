@@ -37,13 +37,50 @@ console = Console()
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Apply the migrations to the configured database."""
-    from civgrid.db.migrate import upgrade
+    """Apply the migrations as the owner (CIVGRID_MIGRATION_DATABASE_URL, else the app's URL);
+    on PostgreSQL with two URLs, then bring the app role's grants up to date."""
+    from civgrid.db.migrate import app_role, grant, upgrade
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.effective_database_url, revision)
-    console.print(f"database at {revision}: {_safe_url(settings.effective_database_url)}")
+    owner_url = settings.effective_migration_database_url
+    upgrade(owner_url, revision)
+    console.print(f"database at {revision}: {_safe_url(owner_url)}")
+    role = app_role(settings)
+    if role:
+        grant(owner_url, role)
+        console.print(f"grants of the app role [bold]{role}[/bold] brought up to date")
+
+
+@db_app.command("grant")
+def db_grant(
+    role: Annotated[str, typer.Option(help="the app's database role (created if missing)")],
+    password: Annotated[
+        str | None, typer.Option(help="set the role's password", envvar="CIVGRID_ROLE_PASSWORD")
+    ] = None,
+) -> None:
+    """Create the app's PostgreSQL role if missing and grant it only what the app needs:
+    read and append on append-only tables, no ownership (run as the owner)."""
+    from civgrid.db.migrate import grant
+
+    url = get_settings().effective_migration_database_url
+    created = grant(url, role, password=password)
+    console.print(
+        f"role [bold]{role}[/bold] {'created and ' if created else ''}granted on {_safe_url(url)}"
+    )
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be removed; change nothing")
+    ] = False,
+) -> None:
+    """Remove personal data past its keeping period (reporter contacts, failed logins,
+    audit-log addresses, photo locations); the sweep runs the same purge."""
+    from civgrid.retention.cli import run_purge
+
+    run_purge(console, dry_run=dry_run)
 
 
 @demo_app.command("load")

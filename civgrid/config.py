@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     env: str = Field("development", description="development, test or production")
     data_dir: Path = Path("var")
     database_url: str = ""
+    # The owner's URL, for migrations and `civgrid db grant`; on PostgreSQL the app's own URL
+    # (database_url) should be a role that owns no tables. Unset: the same as database_url.
+    migration_database_url: str = ""
     secret_key: str = DEFAULT_SECRET
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
@@ -61,6 +64,15 @@ class Settings(BaseSettings):
     patrol_points_keep_days: int = Field(90, ge=1)
     patrol_max_speed_kmh: float = Field(60.0, gt=0)
     patrol_max_outside_m: float = Field(3000.0, gt=0)
+    # Retention (PIPL Art. 19), run by the sweep and `civgrid purge`; see docs/scope.md.
+    # A reporter's phone and e-mail, this long after the case is closed.
+    retention_reporter_contact_days: int = Field(180, ge=1)
+    # Failed-login rows, and the usernames typed in them (also in the audit log's detail).
+    retention_login_failures_days: int = Field(30, ge=1)
+    # Addresses in the audit log, then replaced by a keyed hash (the events stay).
+    retention_audit_ip_days: int = Field(180, ge=1)
+    # A photo original's EXIF location, this long after its case is closed.
+    retention_photo_location_days: int = Field(180, ge=1)
     # Daily patrol hours required, per grid kind ("comprehensive:4,exclusive:2").
     patrol_daily_hours: str = "comprehensive:4,exclusive:4"
 
@@ -92,6 +104,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'civgrid.sqlite3').resolve()}"
+
+    @property
+    def effective_migration_database_url(self) -> str:
+        """The owner's URL for migrations and grants, or the app's URL when none is set."""
+        return self.migration_database_url or self.effective_database_url
 
     @property
     def tz(self) -> ZoneInfo:

@@ -3,6 +3,10 @@ Alembic migrations; every test runs inside a transaction that is rolled back.
 
 Select the backend with CIVGRID_TEST_BACKEND=sqlite (default) or postgresql;
 CIVGRID_TEST_PG_URL points at the server (default: postgres on 127.0.0.1:5432).
+
+On PostgreSQL the test database is migrated as its owner (the server's user) and the app runs
+as a role of its own that owns nothing (``civgrid db grant``), as in production: ``OWNER_URL``
+holds the owner's URL, ``CIVGRID_DATABASE_URL`` the app role's.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ PG_SERVER = os.environ.get(
     "CIVGRID_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 PASSWORD = "correct horse battery"
+# The test database's owner URL (PostgreSQL; the same as the app's URL on SQLite).
+OWNER_URL: dict[str, str] = {}
 
 
 def _create_pg_database() -> tuple[str, str]:
@@ -41,11 +47,20 @@ def _create_pg_database() -> tuple[str, str]:
     return name, PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _drop_pg_database(name: str) -> None:
+def _drop_pg_database(name: str, *, role: str = "") -> None:
     admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if role:  # its grants went with the database
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
     admin.dispose()
+
+
+def app_url(owner_url: str, role: str) -> str:
+    """The URL of ``owner_url``'s database as ``role`` (trust auth: no password)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(owner_url).set(username=role, password=None).render_as_string(False)
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +68,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("civgrid-data")
     os.environ["CIVGRID_ENV"] = "test"
     os.environ["CIVGRID_DATA_DIR"] = str(data_dir)
+    role = ""
     if BACKEND == "postgresql":
-        name, url = _create_pg_database()
+        name, owner = _create_pg_database()
+        role = f"{name}_app"
+        url = app_url(owner, role)
     else:
         name, url = "", f"sqlite:///{data_dir / 'test.sqlite3'}"
+        owner = url
+    OWNER_URL["url"] = owner
     os.environ["CIVGRID_DATABASE_URL"] = url
     from civgrid.config import get_settings
     from civgrid.db.session import get_engine, session_factory
@@ -66,17 +86,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     get_engine().dispose()
     if name:
-        _drop_pg_database(name)
+        _drop_pg_database(name, role=role)
 
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    """The migrated database with the shared base data (test divisions)."""
-    from civgrid.db.migrate import upgrade
+    """The migrated database with the shared base data (test divisions).
+
+    Migrated as the owner; on PostgreSQL the app's role (``database_url``) then gets its grants.
+    """
+    from sqlalchemy.engine import make_url
+
+    from civgrid.db.migrate import grant, upgrade
     from civgrid.db.session import get_engine
     from civgrid.divisions.importer import import_divisions
 
-    upgrade(database_url)
+    upgrade(OWNER_URL["url"])
+    if BACKEND == "postgresql":
+        grant(OWNER_URL["url"], str(make_url(database_url).username))
     eng = get_engine()
     with Session(eng) as db:
         import_divisions(db, FIXTURES / "divisions", as_of=date(2023, 6, 30))

@@ -203,6 +203,8 @@ class CaseAttachment(Base):
     filename: Mapped[str] = mapped_column(String(200), default="")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the retention purge removed the location (EXIF GPS) from the stored original.
+    location_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CaseNotification(Base):

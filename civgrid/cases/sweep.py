@@ -1,5 +1,6 @@
 """The sweep: escalate overdue cases one tier, flag missing summons acknowledgements, close
-patrols left open past their day and purge old patrol points (``civgrid.workforce``).
+patrols left open past their day and purge old patrol points (``civgrid.workforce``), and
+remove personal data past its keeping period (``civgrid.retention``).
 
 Runs as ``civgrid sweep`` and, while serving, every ``Settings.sweep_interval_seconds`` in
 the application's lifespan. Each case is handled in its own transaction through the real
@@ -22,6 +23,7 @@ from civgrid.cases.models import Case, CaseClock, CaseLevel, CaseSummons
 from civgrid.cases.transitions import ACTIVE
 from civgrid.db.base import utcnow
 from civgrid.errors import CivgridError
+from civgrid.retention.actions import purge
 from civgrid.workforce.actions import expire_clearances
 from civgrid.workforce.patrols import local_day, sweep_patrols
 
@@ -34,6 +36,7 @@ class SweepReport:
     overdue_at_top: list[str] = field(default_factory=list)
     flagged_summons: list[tuple[str, str]] = field(default_factory=list)
     patrols: dict[str, list[int]] = field(default_factory=dict)  # auto-closed, purged
+    retention: dict[str, int] = field(default_factory=dict)  # removed per kind
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -41,6 +44,7 @@ class SweepReport:
             "overdue_at_top": self.overdue_at_top,
             "flagged_summons": [list(x) for x in self.flagged_summons],
             "patrols": self.patrols,
+            "retention": self.retention,
         }
 
 
@@ -76,6 +80,7 @@ def sweep(db: Session, *, now: datetime | None = None) -> SweepReport:
     report.flagged_summons = _flag_summons(db, now)
     report.patrols = sweep_patrols(db, now=now)
     report.patrols["uncleared"] = expire_clearances(db, local_day(now))
+    report.retention = purge(db, now=now).counts
     return report
 
 
@@ -137,7 +142,8 @@ async def run_periodically(interval_seconds: float) -> None:
         await asyncio.sleep(interval_seconds)
         try:
             result = await asyncio.to_thread(one_pass)
-            if result.escalated or result.flagged_summons or result.overdue_at_top:
+            busy = result.escalated or result.flagged_summons or result.overdue_at_top
+            if busy or any(result.retention.values()):
                 log.info("sweep: %s", result.as_dict())
         except Exception:  # the loop must survive a failing pass (database restart …)
             log.exception("sweep pass failed")

@@ -22,6 +22,16 @@ def protect(table: str) -> None:
         f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
     )
+    # The app's role got UPDATE and DELETE on the new table by default privileges
+    # (civgrid.db.roles): take them back, so that it may only read and append here.
+    op.execute(
+        "DO $$ DECLARE r record; BEGIN "  # noqa: S608  (table names from migrations)
+        "FOR r IN SELECT DISTINCT grantee FROM information_schema.role_table_grants "
+        f"WHERE table_schema = current_schema() AND table_name = '{table}' "
+        "AND grantee <> current_user AND privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE') "
+        f"LOOP EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM %I', r.grantee); "
+        "END LOOP; END $$"
+    )
 
 
 def unprotect(table: str) -> None:

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import create_engine, delete
 
 from civgrid.grids.actions import GridDraft, create_grid, create_neighbourhood_unit
 from civgrid.grids.geo import wgs84_to_gcj02
 from civgrid.grids.models import Grid, GridVersion
 from civgrid.grids.overlays import import_overlay_layer
-from tests.conftest import PASSWORD
+from tests.conftest import OWNER_URL, PASSWORD
 from tests.grids.conftest import LAT, LON, MX, VILLAGE, M, sq
 
 
@@ -134,6 +134,7 @@ def committed_grid(engine) -> Iterator[Grid]:  # type: ignore[no-untyped-def]
             db, GridDraft("441900101213", sq(0, 0, 100, 100), "黄泗围一", 310), actor=None
         )
         yield grid
+        db.rollback()  # hold no lock on grid_versions while the owner alters it
         # grid_versions is append-only: lift the guard only to clean up this test's rows
         if db.get_bind().dialect.name == "sqlite":
             db.execute(text("DROP TRIGGER grid_versions_no_delete"))
@@ -144,10 +145,17 @@ def committed_grid(engine) -> Iterator[Grid]:  # type: ignore[no-untyped-def]
                     "BEGIN SELECT RAISE(ABORT, 'grid_versions is append-only'); END"
                 )
             )
-        else:
-            db.execute(text("ALTER TABLE grid_versions DISABLE TRIGGER grid_versions_append_only"))
-            db.execute(delete(GridVersion).where(GridVersion.grid_id == grid.id))
-            db.execute(text("ALTER TABLE grid_versions ENABLE TRIGGER grid_versions_append_only"))
+        else:  # only the owner may; the app's role may not (civgrid.db.roles)
+            owner = create_engine(OWNER_URL["url"])
+            with owner.begin() as conn:
+                conn.execute(
+                    text("ALTER TABLE grid_versions DISABLE TRIGGER grid_versions_append_only")
+                )
+                conn.execute(delete(GridVersion).where(GridVersion.grid_id == grid.id))
+                conn.execute(
+                    text("ALTER TABLE grid_versions ENABLE TRIGGER grid_versions_append_only")
+                )
+            owner.dispose()
         db.execute(delete(Grid).where(Grid.id == grid.id))
         db.commit()
 

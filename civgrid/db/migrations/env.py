@@ -13,7 +13,7 @@ from civgrid.db.base import Base, EnumText
 from civgrid.db.session import make_engine
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or get_settings().effective_database_url
+url = config.get_main_option("sqlalchemy.url") or get_settings().effective_migration_database_url
 
 
 def run_migrations() -> None:

@@ -1,0 +1,1 @@
+"""Retention: personal data removed or pseudonymised once its keeping period is over."""
