@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     grid_households_max: int = Field(500, ge=1)
     tile_url: str = ""
     tile_attribution: str = ""
+    # Strict-Transport-Security (civgrid.web.headers): None sends it in production only.
+    hsts: bool | None = None
+    hsts_max_age: int = Field(365 * 86400, ge=1)
     attachment_dir: Path | None = None
     attachment_max_bytes: int = 10 * 1024 * 1024
     sweep_interval_seconds: int = 300

@@ -18,7 +18,10 @@ from civgrid.figures.periods import Period
 from civgrid.figures.scores import WEIGHTS, Score, evaluation_for, score
 from civgrid.figures.service import IndicatorValue, Unit, compute, tz
 from civgrid.web.i18n import gettext
-from civgrid.web.templating import environment
+from civgrid.web.templating import PACKAGE_DIR, environment
+
+# Served as a file with the page; inlined into the PDF (WeasyPrint reads no URL).
+REPORT_CSS = PACKAGE_DIR / "web" / "static" / "figures" / "report.css"
 
 
 @dataclass
@@ -184,9 +187,10 @@ def summary(
     return lines
 
 
-def render_html(figures: Figures) -> str:
-    """The standalone report page (also the PDF's source)."""
+def render_html(figures: Figures, *, for_pdf: bool = False) -> str:
+    """The standalone report page (also the PDF's source, which has its stylesheet inlined)."""
     ctx = {
+        "inline_css": REPORT_CSS.read_text(encoding="utf-8") if for_pdf else "",
         "f": figures,
         "locale": figures.locale,
         "shown": shown,
@@ -199,7 +203,7 @@ def render_pdf(figures: Figures) -> bytes:
     """The report as PDF, Chinese text in Noto CJK."""
     from weasyprint import HTML
 
-    return HTML(string=render_html(figures)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=render_html(figures, for_pdf=True)).write_pdf()  # type: ignore[no-any-return]
 
 
 def render_xlsx(figures: Figures) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from xstatic.pkg import leaflet
 
 from civgrid.auth.deps import optional_user
@@ -29,6 +29,7 @@ from civgrid.db.aio import open_pools
 from civgrid.db.session import get_db
 from civgrid.errors import CivgridError, NotFound
 from civgrid.web import guards
+from civgrid.web.headers import API_REFERENCE, SWAGGER_CDN, SecurityHeaders
 from civgrid.web.templating import PACKAGE_DIR, render
 
 base = APIRouter()
@@ -100,6 +101,14 @@ def home(request: Request, user: User | None = Depends(optional_user)) -> Respon
     return render(request, "web/home.html")
 
 
+@base.get(API_REFERENCE, include_in_schema=False)
+def api_reference(request: Request) -> Response:
+    """Swagger UI over our OpenAPI document, started by a script file (no inline script)."""
+    return render(
+        request, "web/api_reference.html", {"cdn": f"{SWAGGER_CDN}/npm/swagger-ui-dist@5"}
+    )
+
+
 class _CookieSessions(SessionMiddleware):
     """Starlette's signed-cookie sessions, for browsers; none for bearer-token API calls.
 
@@ -151,14 +160,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await pools.close()
 
 
+class _App(FastAPI):
+    """FastAPI with the security headers outermost: on every response, a 500 included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), get_settings())
+
+
 def create_app() -> FastAPI:
     """Build the civgrid web application."""
     settings = get_settings()
-    app = FastAPI(
+    app = _App(
         title="civgrid",
         summary="Grid-based community service management (网格化服务管理)",
         version="0.1.0",
-        docs_url="/docs",
+        # /docs is our own page (api_reference); ReDoc needs inline styles, which the
+        # Content-Security-Policy refuses (civgrid.web.headers).
+        docs_url=None,
+        redoc_url=None,
         lifespan=_lifespan,
     )
     app.add_middleware(

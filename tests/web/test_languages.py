@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -48,6 +49,12 @@ class _VisibleText(HTMLParser):
         self.texts: list[str] = []
         self.links: list[str] = []
 
+    @classmethod
+    def of(cls, html: str) -> _VisibleText:
+        parser = cls()
+        parser.feed(html)
+        return parser
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         excluded = bool(self.stack and self.stack[-1])
@@ -82,7 +89,7 @@ def _other_language(texts: list[str], locale: str) -> list[str]:
     return found
 
 
-def _login(client: httpx.Client, username: str) -> str:
+def login(client: httpx.Client, username: str) -> str:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token is not None
@@ -94,11 +101,13 @@ def _login(client: httpx.Client, username: str) -> str:
     return str(r.headers["location"])
 
 
-def _crawl(client: httpx.Client, start: str, locale: str) -> dict[str, list[str]]:
-    """Each page kind reached from ``start`` → what it says in the other language."""
+def crawl(client: httpx.Client, start: str, locale: str) -> Iterator[tuple[str, httpx.Response]]:
+    """Each page kind reached from ``start`` (a logged-in client's), with its HTML answer.
+
+    Also used by the Content-Security-Policy browser test (tests/security/test_csp_browser.py).
+    """
     seen_kinds: set[str] = set()
     queue = deque([start])
-    problems: dict[str, list[str]] = {}
     visited = 0
     here = urlsplit(str(client.base_url)).netloc
     while queue and visited < MAX_PAGES:
@@ -113,16 +122,21 @@ def _crawl(client: httpx.Client, start: str, locale: str) -> dict[str, list[str]
         visited += 1
         if not r.headers.get("content-type", "").startswith("text/html"):
             continue
-        parser = _VisibleText()
-        parser.feed(r.text)
-        bad = _other_language(parser.texts, locale)
-        if bad:
-            problems[path] = bad
-        for href in parser.links:
+        yield path, r
+        for href in _VisibleText.of(r.text).links:
             url = urlsplit(urljoin(str(r.url), href))
             if url.netloc == here and url.path:
                 queue.append(url.path)
     assert visited >= 2
+
+
+def _crawl(client: httpx.Client, start: str, locale: str) -> dict[str, list[str]]:
+    """Each page kind reached from ``start`` → what it says in the other language."""
+    problems: dict[str, list[str]] = {}
+    for path, r in crawl(client, start, locale):
+        bad = _other_language(_VisibleText.of(r.text).texts, locale)
+        if bad:
+            problems[path] = bad
     return problems
 
 
@@ -131,7 +145,7 @@ def _crawl(client: httpx.Client, start: str, locale: str) -> dict[str, list[str]
 def test_pages_speak_one_language(demo_site: DemoSite, role: str, locale: str) -> None:
     with httpx.Client(base_url=demo_site.base, timeout=30) as client:
         client.cookies.set("lang", locale)  # redirects keep the language too
-        start = _login(client, role) if role else "/portal"
+        start = login(client, role) if role else "/portal"
         problems = _crawl(client, start, locale)
     shown = "\n".join(f"{path}: {text}" for path, texts in problems.items() for text in texts)
     assert not problems, "in the other language:\n" + shown
