@@ -215,7 +215,7 @@ def create_app() -> FastAPI:
     # Last: what no route matched (404), or matched for other methods only (405 with Allow).
     app.add_api_route("/{path:path}", unknown_address, methods=["GET"], include_in_schema=False)
     app.add_api_route(
-        "/{path:path}", unknown_address_unsafe, methods=_METHODS[1:], include_in_schema=False
+        "/{path:path}", unknown_address_unsafe, methods=list(_METHODS[1:]), include_in_schema=False
     )
     return app
 

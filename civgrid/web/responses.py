@@ -77,12 +77,11 @@ def georeport_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     other client error, in the same format (and keeps FastAPI from documenting its 422).
     """
     content = {"text/xml": {"schema": {"type": "string", "description": "<errors><error>…"}}}
+    meanings: list[tuple[int | str, str]] = [(s, _MEANING[s]) for s in sorted({400, *statuses})]
+    meanings.append(("4XX", "Any other client error"))
     return {
         status: {"model": GeoReportErrors, "description": text, "content": content}
-        for status, text in [
-            *((s, _MEANING[s]) for s in sorted({400, *statuses})),
-            ("4XX", "Any other client error"),
-        ]
+        for status, text in meanings
     }
 
 

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from civgrid.web.app import create_app
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-EXAMPLES = 4
+EXAMPLES = 3
 
 
 class _TestApp:
