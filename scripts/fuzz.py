@@ -27,6 +27,7 @@ def main() -> int:
     url = os.environ.get("FUZZ_DATABASE_URL") or f"sqlite:///{data_dir}/fuzz.sqlite3"
     os.environ.update(CIVGRID_ENV="test", CIVGRID_DATA_DIR=data_dir, CIVGRID_DATABASE_URL=url)
 
+    import requests
     import schemathesis
     from fastapi.testclient import TestClient
     from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -69,7 +70,11 @@ def main() -> int:
         )
         @given(case=operation.as_strategy())
         def run(case: Any) -> None:
-            response = case.call(headers=headers)
+            try:  # a slow operation (the demo's grid checks) is a slow answer, not an error
+                response = case.call(headers=headers, timeout=120)
+            except requests.exceptions.Timeout:
+                failures.append(f"{who} {operation.label}: no answer in 120 s")
+                return
             statuses[response.status_code] += 1
             try:
                 case.validate_response(response, checks=checks, headers=headers)
