@@ -8,7 +8,7 @@ PORT ?= 8000
 export CIVGRID_DATA_DIR ?= var
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint test-sqlite test-postgresql debs chromium postgresql wrk bench messages
+.PHONY: run test lint test-sqlite test-postgresql fuzz debs chromium postgresql wrk bench messages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ test-sqlite: $(BIN)/.installed
 
 test-postgresql: $(BIN)/.installed postgresql
 	CIVGRID_TEST_BACKEND=postgresql $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+# The long schemathesis run (the suite runs a bounded one, tests/security/test_fuzz.py): over 10,000
+# generated requests on a demo database, anonymous and as the admin; prints the number of requests
+# and of server errors, fails on any 5xx or answer unlike /openapi.json. FUZZ_EXAMPLES per operation.
+fuzz: $(BIN)/.installed
+	$(BIN)/python scripts/fuzz.py
 
 # Debian packages. To serve: CJK fonts and Pango for WeasyPrint's PDFs. To test, as well: Chromium
 # for the browser tests (Playwright cannot download browsers here) and poppler-utils (pdftotext).

@@ -17,10 +17,11 @@ from civgrid.auth.models import User
 from civgrid.auth.schemas import TokenOut, UserCreate, UserOut
 from civgrid.db.session import get_db
 from civgrid.errors import CivgridError, Forbidden
+from civgrid.web.responses import api_errors
 from civgrid.web.templating import render
 
 router = APIRouter()
-api = APIRouter(prefix="/api/v1", tags=["auth"])
+api = APIRouter(prefix="/api/v1", tags=["auth"], responses=api_errors(401, 403, 404, 409, 422, 429))
 
 
 @api.post("/auth/token", response_model=TokenOut)

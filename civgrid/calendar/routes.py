@@ -17,8 +17,9 @@ from civgrid.calendar.units import TimeUnit
 from civgrid.calendar.workcalendar import CalendarError
 from civgrid.db.session import get_db
 from civgrid.errors import Invalid
+from civgrid.web.responses import AUTHENTICATED
 
-api = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
+api = APIRouter(prefix="/api/v1/calendar", tags=["calendar"], responses=AUTHENTICATED)
 
 
 @api.get("/days", response_model=list[DayOut])

@@ -35,8 +35,9 @@ from civgrid.db.aio import async_pool
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db, on_loop_if_cached
 from civgrid.errors import NotFound
+from civgrid.web.responses import AUTHENTICATED
 
-api = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+api = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=AUTHENTICATED)
 DB = Annotated[Session, Depends(get_db)]
 Actor = Annotated[User, Depends(current_user)]
 AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]

@@ -34,15 +34,11 @@ from civgrid.cases.schemas import (
 )
 from civgrid.db.session import get_db
 from civgrid.errors import NotFound
+from civgrid.web.responses import AUTHENTICATED
 
-router = APIRouter(prefix="/api/v1/cases/{number}", tags=["case actions"])
+router = APIRouter(prefix="/api/v1/cases/{number}", tags=["case actions"], responses=AUTHENTICATED)
 DB = Annotated[Session, Depends(get_db)]
 Actor = Annotated[User, Depends(current_user)]
-RESPONSES: dict[int | str, dict[str, str]] = {
-    404: {"description": "no such case in your jurisdiction"},
-    409: {"description": "the action is not allowed in the case's current state"},
-    422: {"description": "bad arguments"},
-}
 
 
 def _done(db: Session, number: str, user: User, request: Request) -> CaseDetail:
@@ -50,7 +46,7 @@ def _done(db: Session, number: str, user: User, request: Request) -> CaseDetail:
 
 
 def post(path: str, summary: str):  # type: ignore[no-untyped-def]
-    return router.post(path, response_model=CaseDetail, summary=summary, responses=RESPONSES)
+    return router.post(path, response_model=CaseDetail, summary=summary)
 
 
 @post("/register", "Register (立案)")

@@ -27,9 +27,10 @@ from civgrid.catalogue.schemas import (
     TimeLimitOut,
 )
 from civgrid.db.session import get_db
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
-api = APIRouter(prefix="/api/v1", tags=["catalogue"])
+api = APIRouter(prefix="/api/v1", tags=["catalogue"], responses=AUTHENTICATED)
 DB = Annotated[Session, Depends(get_db)]
 Staff = Annotated[User, Depends(current_user)]
 

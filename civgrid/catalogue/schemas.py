@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from civgrid.calendar.units import TimeUnit
 from civgrid.catalogue.models import CategoryKind, Stage
@@ -41,8 +41,8 @@ class CategoryIn(BaseModel):
     major_name_zh: str = Field("", max_length=50, description="needed for a new major class")
     major_name_en: str = Field("", max_length=80)
     keywords: str = Field("", max_length=1000)
-    is_published: bool = True
-    is_major_emergency: bool = False
+    is_published: StrictBool = True
+    is_major_emergency: StrictBool = False
 
 
 class CategoryPatch(BaseModel):
@@ -51,10 +51,10 @@ class CategoryPatch(BaseModel):
     name_zh: str | None = Field(None, min_length=1, max_length=100)
     name_en: str | None = Field(None, max_length=150)
     keywords: str | None = Field(None, max_length=1000)
-    is_published: bool | None = None
-    is_major_emergency: bool | None = None
-    is_private: bool | None = Field(None, description="a personal matter: never published")
-    is_active: bool | None = None
+    is_published: StrictBool | None = None
+    is_major_emergency: StrictBool | None = None
+    is_private: StrictBool | None = Field(None, description="a personal matter: never published")
+    is_active: StrictBool | None = None
 
 
 class TimeLimitIn(BaseModel):

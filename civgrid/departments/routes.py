@@ -12,8 +12,9 @@ from civgrid.db.session import get_db
 from civgrid.departments import service
 from civgrid.departments.models import Department
 from civgrid.departments.schemas import DepartmentOut
+from civgrid.web.responses import AUTHENTICATED
 
-api = APIRouter(prefix="/api/v1/departments", tags=["departments"])
+api = APIRouter(prefix="/api/v1/departments", tags=["departments"], responses=AUTHENTICATED)
 
 
 @api.get("", response_model=list[DepartmentOut])

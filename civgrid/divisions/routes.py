@@ -11,8 +11,9 @@ from civgrid.db.session import get_db
 from civgrid.divisions import service
 from civgrid.divisions.models import Division, DivisionLevel
 from civgrid.divisions.schemas import DivisionDetail, DivisionOut
+from civgrid.web.responses import AUTHENTICATED
 
-api = APIRouter(prefix="/api/v1/divisions", tags=["divisions"])
+api = APIRouter(prefix="/api/v1/divisions", tags=["divisions"], responses=AUTHENTICATED)
 
 
 @api.get("", response_model=list[DivisionOut])

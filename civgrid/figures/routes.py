@@ -20,10 +20,11 @@ from civgrid.figures.indicators import INDICATORS
 from civgrid.figures.periods import Period, current
 from civgrid.figures.service import BadRequest, check_codes, compute, tz
 from civgrid.web.i18n import request_locale
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1/figures", tags=["figures"])
+api = APIRouter(prefix="/api/v1/figures", tags=["figures"], responses=AUTHENTICATED)
 
 DB = Annotated[Session, Depends(get_page_db, scope="function")]
 Staff = Annotated[User, Depends(current_user)]

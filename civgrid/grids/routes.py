@@ -24,9 +24,10 @@ from civgrid.grids.schemas import (
     NeighbourhoodUnitOut,
     OverlayLayerOut,
 )
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
-api = APIRouter(prefix="/api/v1/grids", tags=["grids"])
+api = APIRouter(prefix="/api/v1/grids", tags=["grids"], responses=AUTHENTICATED)
 pages = APIRouter(prefix="/grids", include_in_schema=False)
 
 DB = Annotated[Session, Depends(get_db)]

@@ -29,9 +29,10 @@ from civgrid.inspections.schemas import MAX_ID, ItemEdit, RecordIn, RecordOut
 from civgrid.ledger import actions as ledger_actions
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
-api = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
+api = APIRouter(prefix="/api/v1/inspections", tags=["inspections"], responses=AUTHENTICATED)
 pages = APIRouter(include_in_schema=False)
 
 DB = Annotated[Session, Depends(get_db)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from civgrid.inspections.models import ItemResult
 from civgrid.ledger.models import LedgerKind
@@ -50,4 +50,4 @@ class ItemEdit(BaseModel):
     pass_rule_en: str | None = Field(None, max_length=400)
     category_code: str | None = Field(None, max_length=16)
     limit_amount: float | None = Field(None, gt=0, le=10_000)
-    is_active: bool | None = None
+    is_active: StrictBool | None = None

@@ -25,9 +25,10 @@ from civgrid.ledger.importer import MAX_BYTES, import_rows, read_table, write_er
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
 from civgrid.web.i18n import N_, request_locale
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
-api = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+api = APIRouter(prefix="/api/v1/ledger", tags=["ledger"], responses=AUTHENTICATED)
 pages = APIRouter(prefix="/ledger", include_in_schema=False)
 
 DB = Annotated[Session, Depends(get_db)]

@@ -34,6 +34,7 @@ from civgrid.open311.schemas import (
     RequestQuery,
     submission_from_form,
 )
+from civgrid.web.responses import AUTHENTICATED, georeport_errors
 
 # Where the spec's status differs from ours: a bad argument is 400, a bad key 403.
 SPEC_STATUS = {401: 403, 422: 400}
@@ -64,7 +65,12 @@ class GeoReportRoute(APIRoute):
 
 URLENCODED = "application/x-www-form-urlencoded"
 MAX_FIELDS = 1000  # as Starlette's own form parser
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=GeoReportRoute)
+router = APIRouter(
+    prefix="/open311/v2",
+    tags=["open311"],
+    route_class=GeoReportRoute,
+    responses=georeport_errors(403, 404, 409, 429),
+)
 DB = Annotated[Session, Depends(get_db)]
 AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 
@@ -237,7 +243,7 @@ def media(attachment_id: int, db: DB) -> Response:
 
 # --- admin: API clients ----------------------------------------------------------------------
 
-admin = APIRouter(prefix="/api/v1/open311", tags=["open311"])
+admin = APIRouter(prefix="/api/v1/open311", tags=["open311"], responses=AUTHENTICATED)
 Staff = Annotated[User, Depends(current_user)]
 
 

@@ -19,9 +19,10 @@ from civgrid.errors import Invalid, NotFound
 from civgrid.planning import actions, service
 from civgrid.planning.inputs import DivisionInputError, parse_band
 from civgrid.planning.models import GridProposal
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
-api = APIRouter(prefix="/api/v1/planning", tags=["planning"])
+api = APIRouter(prefix="/api/v1/planning", tags=["planning"], responses=AUTHENTICATED)
 pages = APIRouter(prefix="/planning", include_in_schema=False)
 
 DB = Annotated[Session, Depends(get_db)]

@@ -30,12 +30,10 @@ from civgrid.db.session import get_db
 from civgrid.errors import CivgridError, NotFound
 from civgrid.web import guards
 from civgrid.web.headers import API_REFERENCE, SWAGGER_CDN, SecurityHeaders
+from civgrid.web.responses import api_errors
 from civgrid.web.templating import PACKAGE_DIR, render
 
 base = APIRouter()
-# Included last: an unknown address goes through the user's session like any page, so that a
-# browser gets the 404 page with its menu (API clients get JSON).
-fallback = APIRouter()
 
 
 def _wants_html(request: Request) -> bool:
@@ -56,7 +54,9 @@ async def _civgrid_error(request: Request, exc: Exception) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     if exc.status_code == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    body = {"detail": exc.message, "code": exc.code, **jsonable_encoder(exc.detail)}
+    # ErrorBody (civgrid.web.responses): the values of the message come along, but never in
+    # place of its ``detail`` or ``code`` (a category's ``code=`` is not the error's code).
+    body = {**jsonable_encoder(exc.detail), "detail": exc.message, "code": exc.code}
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
@@ -66,7 +66,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if _wants_html(request):
         error = CivgridError(exc.detail)
         error.status_code = exc.status_code
-        return render(request, "web/error.html", {"error": error}, status_code=exc.status_code)
+        response = render(request, "web/error.html", {"error": error}, status_code=exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
     return await guards.http_error(request, exc)
 
 
@@ -77,7 +79,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": errors, "code": "invalid"}, status_code=422)
 
 
-@base.get("/healthz", tags=["meta"])
+@base.get(
+    "/healthz",
+    tags=["meta"],
+    responses={503: {"description": "The database does not answer"}, **api_errors()},
+)
 def healthz(db: Session = Depends(get_db)) -> JSONResponse:
     """Liveness and database check."""
     try:
@@ -125,14 +131,43 @@ class _CookieSessions(SessionMiddleware):
         await super().__call__(scope, receive, send)
 
 
-@fallback.get("/{path:path}", include_in_schema=False)
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _not_here(request: Request) -> Exception:
+    """404, or 405 with ``Allow`` when the address exists for other methods.
+
+    Starlette answers 405 itself with the methods of the first route it finds for the path
+    only; a path is often several routes (GET, POST …), and other methods reach the fallback:
+    here every route is asked, for every method.
+    """
+    routes = [
+        r for r in request.app.router.routes if getattr(r, "endpoint", None) not in _FALLBACKS
+    ]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    if allowed:
+        return StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+    return NotFound("This page does not exist")
+
+
 def unknown_address(
     path: str, request: Request, user: User | None = Depends(optional_user)
 ) -> Response:
-    routes = request.app.router.routes
-    if any(r.matches(request.scope)[0] is Match.PARTIAL for r in routes):  # another method's
-        raise StarletteHTTPException(405)
-    raise NotFound("This page does not exist")
+    """GET: through the user's session like any page, so that a browser gets the 404 page with
+    its menu (API clients get JSON)."""
+    raise _not_here(request)
+
+
+def unknown_address_unsafe(path: str, request: Request) -> Response:
+    """Other methods: no session, whose CSRF check would hide the 404 or 405 behind a 403."""
+    raise _not_here(request)
+
+
+_FALLBACKS = (unknown_address, unknown_address_unsafe)
 
 
 @asynccontextmanager
@@ -198,7 +233,11 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     for router in _routers():
         app.include_router(router)
-    app.include_router(fallback)
+    # Last: what no route matched (404), or matched for other methods only (405 with Allow).
+    app.add_api_route("/{path:path}", unknown_address, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/{path:path}", unknown_address_unsafe, methods=list(_METHODS[1:]), include_in_schema=False
+    )
     return app
 
 

@@ -61,7 +61,18 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
-_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "server_error"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
+}
 
 
 def _page(request: Request, status: int, message: str, rid: str) -> str:
@@ -213,9 +224,10 @@ async def unexpected(request: Request, exc: Exception) -> Response:
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's errors (404 for no route, 405 …): in the GeoReport format under /open311."""
-    from fastapi.exception_handlers import http_exception_handler
-
-    if isinstance(exc, HTTPException) and request.url.path.startswith("/open311/"):
-        return error_response(request, exc.status_code, str(exc.detail))
-    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+    """Starlette's errors (404 for no route, 405, a body that does not parse …) in the route's
+    format: the GeoReport list under /open311, else ``ErrorBody`` (with its ``code``)."""
+    if not isinstance(exc, HTTPException):  # pragma: no cover  (registered for it only)
+        raise exc
+    response = error_response(request, exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response

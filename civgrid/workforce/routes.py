@@ -22,6 +22,7 @@ from civgrid.errors import Forbidden, NotFound
 from civgrid.grids.actions import create_neighbourhood_unit
 from civgrid.grids.models import Grid, NeighbourhoodUnit
 from civgrid.grids.schemas import NeighbourhoodUnitOut
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.workforce import actions, appraisal, meetings, patrols, service
 from civgrid.workforce.export import appraisal_pdf, appraisal_xlsx, month_xlsx
 from civgrid.workforce.models import Appraisal, DutyShift, GridMeeting, TrainingCourse
@@ -46,7 +47,7 @@ from civgrid.workforce.schemas import (
     UserUpdate,
 )
 
-api = APIRouter(prefix="/api/v1", tags=["workforce"])
+api = APIRouter(prefix="/api/v1", tags=["workforce"], responses=AUTHENTICATED)
 
 DB = Annotated[Session, Depends(get_db)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

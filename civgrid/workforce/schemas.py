@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from civgrid.auth.models import Employment, Role
 from civgrid.auth.schemas import ScopeIn
@@ -113,7 +113,7 @@ class ShiftIn(BaseModel):
 class CourseIn(BaseModel):
     code: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=100)
-    required: bool = True
+    required: StrictBool = True
     pass_mark: int = Field(60, ge=0, le=100)
     valid_months: int | None = Field(None, ge=1, le=120)
 
