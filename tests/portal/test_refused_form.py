@@ -127,3 +127,25 @@ def test_a_bad_photo_is_refused_and_the_good_ones_are_kept(
     assert r.status_code == 422 and "not a readable" in r.text
     assert portal.count() == before
     assert r.text.count('name="keep_photo"') == 1
+
+
+def test_a_photo_under_a_mixed_case_boundary_is_not_taken_for_text() -> None:
+    """Chromium's boundaries mix cases; read lower-cased they split nothing, and the photo's NUL
+    bytes were refused as text (400) for every report with a photo from a browser."""
+    from civgrid.web.guards import _bad_body
+
+    boundary = b"----WebKitFormBoundaryQdBFNlwX526uttdw"
+    parts = [
+        (b'Content-Disposition: form-data; name="description"', "路灯不亮".encode()),
+        (
+            b'Content-Disposition: form-data; name="photos"; filename="a.png"\r\n'
+            b"Content-Type: image/png",
+            png_bytes(),
+        ),
+    ]
+    body = b"".join(b"--" + boundary + b"\r\n" + h + b"\r\n\r\n" + v + b"\r\n" for h, v in parts)
+    body += b"--" + boundary + b"--\r\n"
+    assert b"\x00" in png_bytes()
+    assert _bad_body(body, b"multipart/form-data; boundary=" + boundary) is None
+    bad = body.replace("路灯不亮".encode(), b"a\x00b")
+    assert _bad_body(bad, b"multipart/form-data; boundary=" + boundary) is not None
