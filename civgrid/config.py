@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     hsts_max_age: int = Field(365 * 86400, ge=1)
     attachment_dir: Path | None = None
     attachment_max_bytes: int = 10 * 1024 * 1024
+    # Photos of refused report forms, kept an hour so that nobody picks them again: all together
+    # at most this much (beyond it a refused form asks for its photos again).
+    pending_photos_max_bytes: int = Field(200 * 1024 * 1024, ge=0)
     sweep_interval_seconds: int = 300
     # Daily working periods in the deployment's time zone (工作时), comma-separated.
     work_periods: str = "08:00-12:00,14:00-18:00"

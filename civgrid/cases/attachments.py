@@ -114,7 +114,7 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _clean_copy(data: bytes, fmt: str, thumb: bool) -> bytes:
+def clean_copy(data: bytes, fmt: str, thumb: bool) -> bytes:
     """Re-encode the pixels only: orientation applied, EXIF/GPS and metadata chunks dropped."""
     with Image.open(io.BytesIO(data)) as src:
         img = ImageOps.exif_transpose(src)
@@ -133,9 +133,9 @@ def store_image(image: CheckedImage) -> None:
     _write(path_for(image.sha256, Rendition.ORIGINAL), image.data)
     _write(
         path_for(image.sha256, Rendition.PUBLIC, image.format),
-        _clean_copy(image.data, image.format, thumb=False),
+        clean_copy(image.data, image.format, thumb=False),
     )
-    _write(path_for(image.sha256, Rendition.THUMB), _clean_copy(image.data, image.format, True))
+    _write(path_for(image.sha256, Rendition.THUMB), clean_copy(image.data, image.format, True))
 
 
 def rendition_file(att: CaseAttachment, rendition: Rendition) -> tuple[Path, str]:

@@ -59,6 +59,7 @@ class Priority(LabelledEnum):
 class AttachmentKind(LabelledEnum):
     BEFORE = ("before", "处置前", "Before")
     AFTER = ("after", "处置后", "After")
+    VERIFY = ("verify", "核查", "Verification")  # taken on site by whoever verified
 
 
 class Case(Base):

@@ -156,6 +156,7 @@ class PublicCase:
     rating: int | None
     before: list[int] = field(default_factory=list)  # attachment ids, oldest first
     after: list[int] = field(default_factory=list)
+    verified: list[int] = field(default_factory=list)  # taken by whoever verified on site
 
     @property
     def status(self) -> str:
@@ -194,6 +195,7 @@ def public_views(db: Session, cases: Sequence[Case]) -> list[PublicCase]:
             rating=c.rating,
             before=photos.get((c.id, AttachmentKind.BEFORE), []),
             after=photos.get((c.id, AttachmentKind.AFTER), []),
+            verified=photos.get((c.id, AttachmentKind.VERIFY), []),
         )
         for c in cases
     ]

@@ -16,7 +16,7 @@ from civgrid.auth.models import Role, User
 from civgrid.calendar.service import get_calendar
 from civgrid.calendar.units import Light
 from civgrid.cases.models import Case, CaseClock, CaseEvent, CaseSummons
-from civgrid.cases.transitions import CaseState
+from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import suggest_department
 from civgrid.db.base import utcnow
@@ -213,6 +213,38 @@ def lights(db: Session, case: Case, now: datetime | None = None) -> list[ClockVi
         used = cal.used_fraction(c.started_at, c.due_at, end, c.unit)
         views.append(ClockView(c, used, cal.light(c.started_at, c.due_at, end, c.unit)))
     return views
+
+
+@dataclass(frozen=True)
+class EndedClock:
+    """A finished stage clock and the step that ended it (handled, returned, rework …)."""
+
+    view: ClockView
+    ended_by: CaseAction | None
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """The case's time-limit panel: the running stage first, earlier runs as history."""
+
+    current: ClockView | None
+    history: list[EndedClock]  # newest first
+
+
+def time_limits(
+    db: Session, case: Case, events: Sequence[CaseEvent], now: datetime | None = None
+) -> TimeLimits:
+    """The running clock and the finished ones, each with the step of ``events`` that ended it."""
+    # a clock ends in the same step (same instant) as the move that left its stage
+    moves = {e.at: e.action for e in events if e.from_state != e.to_state}
+    views = lights(db, case, now)
+    current = next((v for v in views if v.clock.finished_at is None), None)
+    history = [
+        EndedClock(v, moves.get(v.clock.finished_at))
+        for v in reversed(views)
+        if v.clock.finished_at is not None
+    ]
+    return TimeLimits(current, history)
 
 
 def require_staff_territory(user: User, code: str) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
 from civgrid.auth.models import User
-from civgrid.cases import actions
+from civgrid.cases import actions, pending
 from civgrid.cases.attachments import CheckedImage, check_image
 from civgrid.cases.models import AttachmentKind, Case, CaseSource, CaseSummons
 from civgrid.cases.service import covers, get_case_for, summons_of
@@ -118,6 +118,54 @@ async def read_photos(form: Any, field: str = "photos") -> list[tuple[CheckedIma
     return photos
 
 
+# The session key and form field of the photos a refused report form keeps (cases.pending).
+PENDING = "pending_photos"
+
+
+async def report_photos(
+    session: Any, form: Any
+) -> tuple[list[tuple[CheckedImage, str]], CivgridError | None]:
+    """The kept photos the form still ticks and the new uploads; a bad upload's error.
+
+    A bad file is left out (the good ones are kept for the form that comes back with its error).
+    Kept photos count only under the token of this browser's session.
+    """
+    photos: list[tuple[CheckedImage, str]] = []
+    token = text(form, PENDING)
+    if token and token == session.get(PENDING):
+        ticked = [int(v) for v in form.getlist("keep_photo") if isinstance(v, str) and v.isdigit()]
+        photos = [(img, "") for img in pending.take(token, ticked)]
+    error: CivgridError | None = None
+    for upload in form.getlist("photos"):
+        if isinstance(upload, str) or not getattr(upload, "filename", ""):
+            continue
+        try:
+            photos.append((check_image(await upload.read()), str(upload.filename)))
+        except CivgridError as exc:
+            error = error or exc
+    return photos, error
+
+
+def keep_photos(session: Any, photos: Sequence[tuple[CheckedImage, str]]) -> dict[str, Any]:
+    """A refused report form keeps its checked photos: the template's context for them."""
+    drop_photos(session)
+    token = pending.keep([img for img, _name in photos])
+    if token:
+        session[PENDING] = token
+    return {
+        "pending": token,
+        "kept": pending.kept(token),
+        "photos_lost": bool(photos) and not token,
+    }
+
+
+def drop_photos(session: Any) -> None:
+    """The kept photos went into a report (or are replaced): delete them."""
+    token = session.pop(PENDING, None)
+    if token:
+        pending.discard(str(token))
+
+
 def attach_all(
     db: Session,
     case: Case,
@@ -160,7 +208,8 @@ def run(
         raise Invalid("handling feedback needs at least one photo", field="photos")
     # Ask the transition table first, so that photos are never attached for a refused step.
     target(spec.action, case.state, case.state_before_suspension)
-    ids = attach_all(db, case, user, photos, AttachmentKind.AFTER) if spec.photos else []
+    kind = AttachmentKind.VERIFY if name == "verify" else AttachmentKind.AFTER
+    ids = attach_all(db, case, user, photos, kind) if spec.photos else []
     note, reason = text(form, "note"), text(form, "reason")
     calls: dict[str, Callable[[], Any]] = {
         "register": lambda: actions.register_case(db, case, actor=user, note=note),

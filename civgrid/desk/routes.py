@@ -128,7 +128,7 @@ def _case_page(
         "events": events,
         "actors": service.actor_names(db, events),
         "grid_name": grid_name(db, case.grid_code),
-        "clocks": cases.lights(db, case),
+        "limits": cases.time_limits(db, case, events),
         "summons": summons,
         "attachments": service.attachments_of(db, case),
         "offered": offered,

@@ -6,15 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
+from civgrid.cases import pending
 from civgrid.cases.transitions import CaseState
+from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import search_categories
 from civgrid.desk import forms, service
 from civgrid.desk.routes import DB, Staff, require
-from civgrid.errors import CivgridError
+from civgrid.errors import CivgridError, NotFound
 from civgrid.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -58,10 +60,9 @@ async def report_submit(request: Request, user: Staff, db: DB) -> Response:
     require(user, service.FIELD_ROLES)
     db.rollback()  # no transaction (SQLite: no lock) while the upload is read
     form = await request.form()
-    try:
-        photos = await forms.read_photos(form)
-    except CivgridError as exc:
-        return _form_again(request, form, exc)
+    photos, bad_photo = await forms.report_photos(request.session, form)
+    if bad_photo is not None:
+        return await run_in_threadpool(_form_again, request, db, form, bad_photo, photos)
     return await run_in_threadpool(_report, request, db, user, form, photos)
 
 
@@ -71,11 +72,38 @@ def _report(request: Request, db: Session, user: User, form: Any, photos: list[A
         case = forms.report(db, user, form, photos)
     except CivgridError as exc:
         db.rollback()
-        return _form_again(request, form, exc)
+        return _form_again(request, db, form, exc, photos)
+    forms.drop_photos(request.session)
     return RedirectResponse(f"/field?reported={case.number}", status_code=303)
 
 
-def _form_again(request: Request, form: Any, exc: CivgridError) -> Response:
+def _form_again(
+    request: Request, db: Session, form: Any, exc: CivgridError, photos: list[Any]
+) -> Response:
+    """The form again with what was entered: category, position, text and (kept) photos."""
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-    ctx = {"nav": "report", "form": values, "error": exc}
+    ctx = {"nav": "report", "form": values, "error": exc, "chosen": _chosen(db, form)}
+    ctx |= forms.keep_photos(request.session, photos)
     return render(request, "desk/report.html", ctx, status_code=exc.status_code)
+
+
+def _chosen(db: Session, form: Any) -> Category | None:
+    """The category a refused form had chosen, shown chosen again (if still on the list)."""
+    try:
+        category = db.get(Category, int(forms.text(form, "category_id")))
+    except ValueError:
+        return None
+    if category is None or not (category.is_active and category.is_published):
+        return None
+    return category
+
+
+@router.get("/field/pending/{token}/{number}")
+def pending_photo(request: Request, user: Staff, token: str, number: int) -> Response:
+    """A thumbnail of a photo kept from this session's refused report form."""
+    require(user, service.FIELD_ROLES)
+    mine = token == request.session.get(forms.PENDING)
+    path = pending.thumbnail(token, number) if mine else None
+    if path is None or not path.exists():
+        raise NotFound("this photo is no longer kept; please choose it again")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

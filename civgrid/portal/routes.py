@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.auth.deps import client_ip, verify_csrf
+from civgrid.cases import pending
 from civgrid.cases.actions import Contact
 from civgrid.cases.attachments import CheckedImage, Rendition, rendition_file
 from civgrid.cases.models import Case
@@ -29,10 +30,11 @@ from civgrid.cases.public import (
     public_views,
 )
 from civgrid.cases.transitions import CaseState
+from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import search_categories
 from civgrid.config import get_settings
 from civgrid.db.session import get_page_db
-from civgrid.desk.forms import read_photos, text
+from civgrid.desk.forms import PENDING, drop_photos, keep_photos, read_photos, report_photos, text
 from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.grids.models import Grid
 from civgrid.grids.service import grid_name
@@ -166,32 +168,63 @@ def nearby(
 
 @router.post("/portal/report", dependencies=CSRF)
 async def report_submit(request: Request, db: DB) -> Response:
-    """Take the resident's report; the receipt (number and code) is shown on the case page."""
+    """Take the resident's report; the receipt (number and code) is shown on the case page.
+
+    A refused form comes back with what was entered: the category, the position, the text and
+    the photos (kept server-side for a while, see ``civgrid.cases.pending``).
+    """
+    db.rollback()  # no transaction (SQLite: no lock) while the upload is read
+    form = await request.form()
+    if text(form, HONEYPOT):
+        exc = Invalid("the form could not be accepted; please reload the page and try again")
+        return _again(request, "portal/report.html", form, exc, nav="portal")
+    photos, bad_photo = await report_photos(request.session, form)
+
+    def submit() -> actions.Receipt:
+        if bad_photo is not None:
+            raise bad_photo
+        try:
+            category_id = int(text(form, "category_id"))
+        except ValueError:
+            raise Invalid("choose a category from the list", field="category_id") from None
+        lon, lat = _coordinates(form)
+        return actions.submit_report(
+            db,
+            category_id=category_id,
+            lon=lon,
+            lat=lat,
+            description=text(form, "description"),
+            contact=_contact(form),
+            images=[img for img, _name in photos],
+            address=text(form, "address"),
+            ip=client_ip(request),
+        )
+
     try:
-        form, photos = await _read_form(request, db)
-
-        def submit() -> actions.Receipt:
-            try:
-                category_id = int(text(form, "category_id"))
-            except ValueError:
-                raise Invalid("choose a category from the list", field="category_id") from None
-            lon, lat = _coordinates(form)
-            return actions.submit_report(
-                db,
-                category_id=category_id,
-                lon=lon,
-                lat=lat,
-                description=text(form, "description"),
-                contact=_contact(form),
-                images=photos,
-                address=text(form, "address"),
-                ip=client_ip(request),
-            )
-
         receipt = await _in_thread(db, submit)
     except CivgridError as exc:
-        return _again(request, "portal/report.html", await request.form(), exc, nav="portal")
+        kept = await run_in_threadpool(keep_photos, request.session, photos)
+        chosen = await run_in_threadpool(_chosen_category, db, form)
+        return _again(request, "portal/report.html", form, exc, nav="portal", chosen=chosen, **kept)
+    drop_photos(request.session)
     return _received(request, receipt)
+
+
+def _chosen_category(db: Session, form: Any) -> Category | None:
+    """The category a refused form had chosen, shown chosen again (if it may be reported)."""
+    try:
+        return service.reportable_category(db, int(text(form, "category_id")))
+    except (ValueError, Invalid):
+        return None
+
+
+@router.get("/portal/pending/{token}/{number}")
+def pending_photo(request: Request, token: str, number: int) -> Response:
+    """A thumbnail of a photo kept from this browser's refused report form."""
+    path = pending.thumbnail(token, number) if token == request.session.get(PENDING) else None
+    if path is None or not path.exists():
+        raise NotFound("this photo is no longer kept; please choose it again")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/portal/complain")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from civgrid.auth.models import Role, User
 from civgrid.cases import public
 from civgrid.cases.actions import Contact
 from civgrid.cases.duplicates import find_duplicates
@@ -179,12 +180,14 @@ PUBLIC_STEPS: dict[CaseAction, str] = {
     CaseAction.REGISTER: N_("Accepted for handling (registered)"),
     CaseAction.REJECT: N_("Not accepted"),
     CaseAction.DISPATCH: N_("Sent to the responsible department"),
-    CaseAction.RETURN: N_("Being re-assigned to another department"),
+    # A department's return is internal routing: the resident sees the stage, not who sent it
+    # back (nor the department it came from).
+    CaseAction.RETURN: N_("Being assigned to the responsible department"),
     CaseAction.HANDLE: N_("The department reports it handled"),
-    CaseAction.VERIFY_PASS: N_("Checked on site by the grid worker"),
+    CaseAction.VERIFY_PASS: N_("Checked on site"),
     CaseAction.VERIFY_FAIL: N_("Not yet fixed: sent back for rework"),
     CaseAction.CLOSE: N_("Closed"),
-    CaseAction.SELF_HANDLE: N_("Fixed on the spot by the grid worker"),
+    CaseAction.SELF_HANDLE: N_("Fixed on the spot"),
     CaseAction.EVALUATE: N_("Rated by the reporter"),
     CaseAction.SUSPEND: N_("Kept on file as a long-term matter"),
     CaseAction.RESUME: N_("Handling resumed"),
@@ -203,14 +206,42 @@ PUBLIC_NOTES = {
 }
 
 
+# Steps whose public wording names who did it, by role (a supervisor verifies too).
+BY_ROLE: dict[CaseAction, dict[Role, str]] = {
+    CaseAction.VERIFY_PASS: {
+        Role.GRID_WORKER: N_("Checked on site by the grid worker"),
+        Role.GRID_LEADER: N_("Checked on site by the grid leader"),
+        Role.SUPERVISOR: N_("Checked on site by the supervisor"),
+    },
+    CaseAction.VERIFY_FAIL: {
+        Role.GRID_WORKER: N_("Not yet fixed (grid worker's check): sent back for rework"),
+        Role.GRID_LEADER: N_("Not yet fixed (grid leader's check): sent back for rework"),
+        Role.SUPERVISOR: N_("Not yet fixed (supervisor's check): sent back for rework"),
+    },
+    CaseAction.SELF_HANDLE: {
+        Role.GRID_WORKER: N_("Fixed on the spot by the grid worker"),
+        Role.GRID_LEADER: N_("Fixed on the spot by the grid leader"),
+    },
+}
+
+
 @dataclass(frozen=True)
 class Step:
     at: datetime
     action: CaseAction
     text: str
     note: str = ""
-    department: Department | None = None
+    department: Department | None = None  # only where the public sees it: a dispatch
     me_too: bool = False
+
+
+def _wording(event: CaseEvent, roles: dict[int, Role]) -> str:
+    """The public text of a step; by the actor's role when it is one the public may know."""
+    role = event.data.get("role") or roles.get(event.actor_id or 0)
+    by_role = BY_ROLE.get(event.action, {})
+    return (
+        by_role.get(Role(role), PUBLIC_STEPS[event.action]) if role else PUBLIC_STEPS[event.action]
+    )
 
 
 def public_timeline(db: Session, case: Case) -> list[Step]:
@@ -224,13 +255,21 @@ def public_timeline(db: Session, case: Case) -> list[Step]:
     departments = {
         d.code: d for d in db.scalars(select(Department).where(Department.code.in_(codes - {None})))
     }
+    # events recorded before the role was kept in their data: the actor's role now
+    older = {e.actor_id for e in events if e.action in BY_ROLE and "role" not in e.data}
+    ids = [i for i in older if i is not None]
+    roles = {
+        uid: role for uid, role in db.execute(select(User.id, User.role).where(User.id.in_(ids)))
+    }
     return [
         Step(
             at=e.at,
             action=e.action,
-            text=PUBLIC_STEPS[e.action],
+            text=_wording(e, roles),
             note=mask_personal(e.note) if e.action in PUBLIC_NOTES else "",
-            department=departments.get(e.data.get("department") or ""),
+            department=departments.get(e.data.get("department") or "")
+            if e.action == CaseAction.DISPATCH
+            else None,
             me_too=bool(e.data.get("me_too")),
         )
         for e in events

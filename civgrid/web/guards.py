@@ -116,8 +116,13 @@ def _bad_query(raw: bytes) -> str | None:
 
 
 def _bad_multipart(body: bytes, content_type: bytes) -> str | None:
-    """Checks the text fields of a multipart body (files are bytes, not text)."""
-    _, _, boundary = content_type.partition(b"boundary=")
+    """Checks the text fields of a multipart body (files are bytes, not text).
+
+    The boundary is read as sent: it is case-sensitive (Chromium's mixes cases), and a
+    lower-cased one splits nothing, so that a photo's bytes were taken for a text field.
+    """
+    at = content_type.lower().find(b"boundary=")
+    boundary = content_type[at + len(b"boundary=") :] if at >= 0 else b""
     boundary = boundary.split(b";")[0].strip().strip(b'"')
     if not boundary:
         return None
@@ -130,7 +135,8 @@ def _bad_multipart(body: bytes, content_type: bytes) -> str | None:
     return None
 
 
-def _bad_body(body: bytes, content_type: bytes) -> str | None:
+def _bad_body(body: bytes, sent_type: bytes) -> str | None:
+    content_type = sent_type.lower()
     if content_type.startswith(FORM):
         return _bad_text(body) or _bad_query(body)
     if content_type.startswith(JSON):
@@ -138,7 +144,7 @@ def _bad_body(body: bytes, content_type: bytes) -> str | None:
             return "a NUL character is not allowed in text"
         return None
     if content_type.startswith(MULTIPART):
-        return _bad_multipart(body, content_type)
+        return _bad_multipart(body, sent_type)
     return None
 
 
@@ -164,10 +170,11 @@ class RequestGuard:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         why = _bad_text(unquote_to_bytes(raw_path)) or _bad_query(scope.get("query_string", b""))
         headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").lower()
+        sent_type = headers.get(b"content-type", b"")
+        content_type = sent_type.lower()
         if why is None and content_type.startswith((FORM, JSON, MULTIPART)):
             body, receive = await _buffered(receive)
-            why = _bad_body(body, content_type)
+            why = _bad_body(body, sent_type)
         if why is not None:
             response = error_response(Request(scope), 400, why, "bad_text")
             await response(scope, receive, send_with_id)

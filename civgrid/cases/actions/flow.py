@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from civgrid.auth.models import User
 from civgrid.cases import notify
 from civgrid.cases.engine import acting, require_note
-from civgrid.cases.models import Case
+from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
 from civgrid.cases.service import routing_suggestion
 from civgrid.cases.transitions import CaseAction
 from civgrid.departments.models import Department
@@ -108,6 +108,12 @@ def handle_case(
     return case
 
 
+def _label_verification_photos(db: Session, ids: list[int]) -> None:
+    """Photos given with a verification are the verifier's (核查), whatever they were sent as."""
+    for att in db.scalars(select(CaseAttachment).where(CaseAttachment.id.in_(ids))):
+        att.kind = AttachmentKind.VERIFY
+
+
 def verify_case(
     db: Session,
     case: Case,
@@ -123,7 +129,9 @@ def verify_case(
     action = CaseAction.VERIFY_PASS if passed else CaseAction.VERIFY_FAIL
     with acting(db, case, actor, "verify", action) as step:
         ids = step.attachments(attachment_ids or [])
-        step.move(action, note=note, attachment_ids=ids)
+        _label_verification_photos(db, ids)
+        # the role at the time: the public timeline says who checked (网格员, 监督员 …)
+        step.move(action, note=note, data={"role": actor.role.value}, attachment_ids=ids)
         if not passed and case.department_code:
             notify.queue(
                 db,

@@ -304,7 +304,8 @@ def self_handle_case(
         ids = step.attachments(attachment_ids)
         if not ids:
             raise Invalid("a self-handled case needs a photo of the result", field="attachments")
-        step.move(CaseAction.SELF_HANDLE, note=note, attachment_ids=ids)
+        data = {"role": actor.role.value}  # the public timeline says who fixed it
+        step.move(CaseAction.SELF_HANDLE, note=note, data=data, attachment_ids=ids)
         case.outcome_note = note
         case.handled_at = step.now
         notify.tell_reporters(db, case, f"案件 {case.number} 已处置结案：{note}")

@@ -5,7 +5,8 @@ document.addEventListener("htmx:load", function (event) {
   "use strict";
   var root = event.target;
   var input = root.id === "category-q" ? root : root.querySelector && root.querySelector("#category-q");
-  if (input && input.value) {
+  var chosen = document.querySelector("#category-results [name=category_id]");
+  if (input && input.value && !chosen) {
     input.dispatchEvent(new Event("search"));
   }
 });
