@@ -69,11 +69,13 @@ def intake_categories(
 
 @router.get("/desk/intake/addresses")
 def intake_addresses(
-    request: Request, user: Staff, db: DB, q: Annotated[str, Query(max_length=100)] = ""
+    request: Request, user: Staff, db: DB, address_q: Annotated[str, Query(max_length=100)] = ""
 ) -> Response:
-    """HTMX fragment: standard addresses of the ledger in the user's territory matching ``q``."""
+    """HTMX fragment: standard addresses of the ledger in the user's territory matching the
+    form's ``address_q``."""
     _may_take_calls(user)
-    found = search_addresses(db, user, q, limit=10) if q.strip() else []
+    q = address_q.strip()
+    found = search_addresses(db, user, q, limit=10) if q else []
     return render(request, "desk/_addresses.html", {"addresses": found, "q": q})
 
 

@@ -204,16 +204,18 @@ def test_address_search_and_category_search(world: World, client: TestClient, as
         actor=world.admin,
     )
     as_user(world.dispatcher)
-    found = client.get("/desk/intake/addresses", params={"q": "石龙路"})
+    found = client.get("/desk/intake/addresses", params={"address_q": "石龙路"})
     assert found.status_code == 200
     assert f'data-lon="{world.lon}"' in found.text and "石龙路" in found.text
-    assert "没有" in client.get("/desk/intake/addresses", params={"q": "不存在的路"}).text
+    assert "没有" in client.get("/desk/intake/addresses", params={"address_q": "不存在的路"}).text
     picker = client.get(
         "/desk/intake/categories",
         params={"q": world.category.name_zh[:2], "category_id": str(world.category.id)},
     )
     assert f'value="{world.category.id}" required checked' in picker.text
     as_user(world.outsider)  # another township's ledger is not searched
-    assert "data-lon" not in client.get("/desk/intake/addresses", params={"q": "石龙路"}).text
+    assert (
+        "data-lon" not in client.get("/desk/intake/addresses", params={"address_q": "石龙路"}).text
+    )
     as_user(world.worker)
-    assert client.get("/desk/intake/addresses", params={"q": "石龙路"}).status_code == 403
+    assert client.get("/desk/intake/addresses", params={"address_q": "石龙路"}).status_code == 403
