@@ -29,6 +29,7 @@ class CaseSource(LabelledEnum):
     PATROL = ("patrol", "网格员巡查", "Grid-worker patrol")
     PORTAL = ("portal", "居民上报", "Resident portal")
     HOTLINE = ("hotline", "12345热线", "12345 hotline")
+    WALK_IN = ("walk_in", "窗口来访", "Walk-in window")
     OPEN311 = ("open311", "Open311", "Open311 client")
     INSPECTION = ("inspection", "检查发现", "Inspection finding")
     IMPORT = ("import", "外部导入", "Imported")
@@ -95,6 +96,8 @@ class Case(Base):
     reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     reporter_phone: Mapped[str | None] = mapped_column(String(30), nullable=True)
     reporter_email: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # How a caller asked to be addressed (hotline, walk-in): optional, read like the contact.
+    reporter_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id"), nullable=True, index=True

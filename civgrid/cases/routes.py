@@ -87,6 +87,7 @@ def detail(db: Session, case: Case, user: User, ip: str) -> CaseDetail:
     return CaseDetail.model_validate(
         {
             **_out(case),
+            "reporter_name": contact.get("name"),
             "reporter_phone": contact.get("phone"),
             "reporter_email": contact.get("email"),
             "merged_into": merged_into.number if merged_into else None,

@@ -174,6 +174,7 @@ class ReportOut(CaseOut):
 
 
 class CaseDetail(CaseOut):
+    reporter_name: str | None = None  # a hotline caller's or walk-in visitor's, if given
     reporter_phone: str | None
     reporter_email: str | None
     merged_into: str | None

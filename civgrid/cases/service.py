@@ -44,6 +44,7 @@ scope.register(
     roles={
         "view": scope.STAFF | {Role.RESIDENT},  # residents: only cases they reported
         "report": scope.STAFF - {Role.DEPT_HANDLER} | {Role.RESIDENT},
+        "take_call": DISPATCH_ROLES,  # take a report for a caller: hotline, walk-in window
         "dispatch": DISPATCH_ROLES,  # register, reject, dispatch, close, void, merge, reopen …
         "handle": HANDLER_ROLES,  # accept, return, start, handle, request extension
         "verify": FIELD_ROLES | {Role.SUPERVISOR, Role.ADMIN},
@@ -265,9 +266,12 @@ def reporter_contact(
     None when the case has no contact or the user's role may not read it; the caller has
     already checked that the case lies in the user's jurisdiction.
     """
-    contact = {
-        k: v for k, v in (("phone", case.reporter_phone), ("email", case.reporter_email)) if v
-    }
+    given = (
+        ("name", case.reporter_name),
+        ("phone", case.reporter_phone),
+        ("email", case.reporter_email),
+    )
+    contact = {k: v for k, v in given if v}
     if not contact or user.role not in CONTACT_ROLES:
         return None
     log_personal_data_read(

@@ -4,6 +4,7 @@ that the text and photos are usable before anything is written, and calls the ac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -298,3 +299,43 @@ def report(
             db, case, actor=user, note=text(form, "self_note"), attachment_ids=ids
         )
     return case
+
+
+def _position(form: Any) -> tuple[float, float]:
+    """The form's lon/lat, or 422 asking for a position (nothing is written before)."""
+    try:
+        lon, lat = float(text(form, "lon")), float(text(form, "lat"))
+    except ValueError:
+        raise Invalid("set the position: search an address or click the map", field="lon") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise Invalid("set the position: search an address or click the map", field="lon")
+    return lon, lat
+
+
+def phone_report(db: Session, user: User, form: Any) -> Case:
+    """A report the command center takes for a caller (12345 hotline or walk-in window)."""
+    try:
+        source = CaseSource(text(form, "source") or CaseSource.HOTLINE.value)
+    except ValueError:
+        raise Invalid(
+            "a phone report comes from the hotline or the walk-in window", field="source"
+        ) from None
+    try:
+        category_id = int(text(form, "category_id"))
+    except ValueError:
+        raise Invalid("choose a category", field="category_id") from None
+    lon, lat = _position(form)
+    contact = actions.Contact(
+        phone=text(form, "phone"), email=text(form, "email"), name=text(form, "caller_name")
+    )
+    return actions.take_call(
+        db,
+        actor=user,
+        source=source,
+        category=category_id,
+        lon=lon,
+        lat=lat,
+        description=text(form, "description"),
+        contact=contact,
+        address=text(form, "address"),
+    ).case

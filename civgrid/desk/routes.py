@@ -134,7 +134,7 @@ def _case_page(
         "offered": offered,
         "department": service.department(db, case.department_code),
         "may_call_back": user.role in cases.CONTACT_ROLES
-        and bool(case.reporter_phone or case.reporter_email),
+        and bool(case.reporter_phone or case.reporter_email or case.reporter_name),
         "error": error,
         "done": forms.done_action(request.query_params.get("done", "")),
         "nav": "",

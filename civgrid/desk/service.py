@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -25,6 +25,7 @@ from civgrid.cases.transitions import OPEN, WORKING, CaseState
 from civgrid.catalogue.models import Category
 from civgrid.db.base import utcnow
 from civgrid.departments.models import Department
+from civgrid.grids.models import Grid
 
 S = CaseState
 COMMAND_ROLES = frozenset({Role.DISPATCHER, Role.DUTY_CHIEF, Role.ADMIN})
@@ -49,11 +50,14 @@ LIST_LIMIT = 200
 
 @dataclass(frozen=True)
 class Row:
-    """One case in a list, with its category and the light of its running stage clock."""
+    """One case in a list: its category, the light of its running stage clock, its grid's name
+    and its first photo (the list shows that photo's thumbnail)."""
 
     case: Case
     category: Category
     light: Light | None
+    grid_name: str | None = None
+    photo_id: int | None = None
 
     @property
     def overdue(self) -> bool:
@@ -73,17 +77,29 @@ def _rows(db: Session, user: User, query: Select[Any], now: datetime | None = No
         return []
     cal = get_calendar(db)
     out = []
-    for case, category in rows:
+    for case, category, grid, photo in rows:
         light = None
         if case.due_at and case.stage_started_at and case.due_unit and case.state in OPEN:
             if case.state != S.SUSPENDED:
                 light = cal.light(case.stage_started_at, case.due_at, now, case.due_unit)
-        out.append(Row(case, category, light))
+        out.append(Row(case, category, light, grid, photo))
     return out
 
 
 def _base(user: User) -> Select[Any]:
-    query = select(Case, Category).join(Category, Category.id == Case.category_id)
+    """Cases the user may see, with the category, the grid's name and the first photo's id, in
+    one statement (the grid by an outer join on its unique code, the photo by a subquery)."""
+    first_photo = (
+        select(func.min(CaseAttachment.id))
+        .where(CaseAttachment.case_id == Case.id)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    query = (
+        select(Case, Category, Grid.name, first_photo)
+        .join(Category, Category.id == Case.category_id)
+        .outerjoin(Grid, (Grid.code == Case.grid_code) & Grid.valid_to.is_(None))
+    )
     return scoped(query, user, "view")
 
 

@@ -136,6 +136,7 @@ def map_page(request: Request, db: DB, user: CurrentUser, prefix: Prefix = "") -
             "prefix": prefix,
             "tile_url": settings.tile_url,
             "tile_attribution": settings.tile_attribution,
+            "nav": "grids",
         },
     )
 
@@ -147,5 +148,7 @@ def checks_page(request: Request, db: DB, user: CurrentUser, prefix: Prefix = ""
     reports = service.checks_for(db, user, prefix)
     names = geojson.division_names(db, list(reports))
     return render(
-        request, "grids/checks.html", {"reports": reports, "names": names, "prefix": prefix}
+        request,
+        "grids/checks.html",
+        {"reports": reports, "names": names, "prefix": prefix, "nav": "grids"},
     )

@@ -252,6 +252,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.departments import routes as department_routes
     from civgrid.desk import routes as desk_routes
     from civgrid.desk import routes_field as desk_field_routes
+    from civgrid.desk import routes_intake as desk_intake_routes
     from civgrid.directory import routes as directory_routes
     from civgrid.divisions import routes as division_routes
     from civgrid.figures import routes as figure_routes
@@ -282,6 +283,7 @@ def _routers() -> list[APIRouter]:
         catalogue_routes.pages,
         desk_routes.router,
         desk_field_routes.router,
+        desk_intake_routes.router,
         grid_routes.api,
         grid_routes.pages,
         ledger_routes.api,

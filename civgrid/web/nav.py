@@ -18,6 +18,7 @@ PUBLIC = frozenset({""})  # shown to visitors who are not logged in
 
 MENU: tuple[tuple[str, str, str, frozenset[str]], ...] = (
     ("command", "/desk/command", N_("Command center"), COMMAND),
+    ("intake", "/desk/intake", N_("Take a phone report"), COMMAND),
     ("queue", "/desk/queue", N_("My queue"), HANDLER),
     ("leader", "/desk/leader", N_("My grids"), LEADER),
     ("field", "/field", N_("Field"), FIELD),

@@ -60,6 +60,16 @@ def _label(ctx: Any, choice: Any) -> str:
     )
 
 
+@pass_context
+def _role_shown(ctx: Any, user: Any) -> str:
+    """The role label the header shows after a staff name, or "" when the name already starts
+    with the role in either language ("派遣员 李娜" is not followed by "· 派遣员" again)."""
+    name = user.display_name or ""
+    if any(name.startswith(user.role.label(loc)) for loc in ("zh_CN", "en")):
+        return ""
+    return _label(ctx, user.role)
+
+
 @lru_cache
 def environment() -> Environment:
     folders = sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.is_dir())
@@ -71,6 +81,7 @@ def environment() -> Environment:
     )
     env.globals["_"] = _translate
     env.globals["label"] = _label
+    env.globals["role_shown"] = _role_shown
     env.globals["menu_for"] = menu_for
     env.globals["known"] = _known
     env.globals["error_text"] = _error_text

@@ -31,6 +31,7 @@ from civgrid.cases.actions.intake import (
     reject_case,
     report_case,
     self_handle_case,
+    take_call,
     write_report,
     write_report_async,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "summon_departments",
     "supplement_case",
     "suspend_case",
+    "take_call",
     "verify_case",
     "void_case",
     "write_report",

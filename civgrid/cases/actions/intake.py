@@ -30,6 +30,9 @@ from civgrid.workforce.clearance import check_field_clearance
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,28}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DESCRIPTION = 4000
+MAX_NAME = 50
+# The channels the command center takes reports on for a caller (电话 / 窗口受理).
+CALL_SOURCES = (CaseSource.HOTLINE, CaseSource.WALK_IN)
 
 
 @dataclass(frozen=True)
@@ -42,19 +45,26 @@ class Reported:
 
 @dataclass(frozen=True)
 class Contact:
-    """A reporter's optional contact: the only personal data a case keeps."""
+    """A reporter's optional contact: the only personal data a case keeps (a caller on the
+    hotline may also give the name they want to be addressed by)."""
 
     phone: str | None = None
     email: str | None = None
+    name: str | None = None
 
     def validated(self) -> Contact:
         phone = (self.phone or "").strip() or None
         email = (self.email or "").strip() or None
+        name = " ".join((self.name or "").split()) or None
         if phone and not PHONE.match(phone):
             raise Invalid("phone must be digits, spaces or dashes", field="phone")
         if email and (len(email) > 120 or not EMAIL.match(email)):
             raise Invalid("e-mail address is not valid", field="email")
-        return Contact(phone, email)
+        if name and (len(name) > MAX_NAME or not name.isprintable()):
+            raise Invalid(
+                "the caller's name is at most %(limit)s characters", field="name", limit=MAX_NAME
+            )
+        return Contact(phone, email, name)
 
 
 def _category(db: Session, category: Category | int) -> Category:
@@ -116,6 +126,41 @@ def report_case(
         duplicates=duplicates,
     )
     return write_report(db, planned)
+
+
+def take_call(
+    db: Session,
+    *,
+    actor: User,
+    source: CaseSource,
+    category: Category | int,
+    lon: float,
+    lat: float,
+    description: str,
+    contact: Contact | None = None,
+    address: str = "",
+    now: datetime | None = None,
+) -> Reported:
+    """A report taken by the command center for a caller (12345 hotline or the walk-in window).
+
+    Only the roles allowed to ``take_call`` on cases may; the caller's optional name and
+    contact are kept like a portal reporter's. The rest is ``report_case``, the one intake.
+    """
+    scope.check_role(actor, Case, "take_call")
+    if source not in CALL_SOURCES:
+        raise Invalid("a phone report comes from the hotline or the walk-in window", field="source")
+    return report_case(
+        db,
+        source=source,
+        category=category,
+        lon=lon,
+        lat=lat,
+        description=description,
+        contact=contact,
+        actor=actor,
+        address=address,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)
@@ -189,6 +234,7 @@ def plan_report(
         reporter_user_id=reporter.id if reporter else None,
         reporter_phone=contact.phone,
         reporter_email=contact.email,
+        reporter_name=contact.name,
         reported_at=now,
         updated_at=now,
     )
