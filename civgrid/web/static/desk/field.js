@@ -4,7 +4,7 @@
   "use strict";
   var lon = document.getElementById("lon"), lat = document.getElementById("lat");
   var status = document.getElementById("position-status");
-  var marker = null, map = null;
+  var marker = null, map = null, context = null;
   function set(lo, la, how) {
     lon.value = lo.toFixed(6);
     lat.value = la.toFixed(6);
@@ -27,10 +27,12 @@
     if (map) { return; }
     window.civgridLeaflet().then(function () {
       map = L.map(box, { attributionControl: false });
+      context = window.civgridBasemap(map);  // roads, rivers and names to find the place by
       var url = box.dataset.grids || "/api/v1/grids";  // the portal reads the public outlines
       return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });
     }).then(function (grids) {
       var layer = L.geoJSON(grids, { style: { color: "#0d3b66", weight: 1, fillColor: "#cfd8e3", fillOpacity: 0.35 } }).addTo(map);
+      context.grids(layer);
       if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); } else { map.setView([23.0, 113.8], 13); }
       if (lon.value && lat.value) { set(parseFloat(lon.value), parseFloat(lat.value), "pinned"); }
       map.on("click", function (e) { set(e.latlng.lng, e.latlng.lat, "pinned"); });
