@@ -7,7 +7,7 @@
 // Every label is built as a DOM node with textContent: names come from imports, never HTML.
 window.civgridBasemap = (function () {
   "use strict";
-  var ROAD_CASING = { color: "#9aa6b2", weight: 6, opacity: 0.85, lineCap: "round", lineJoin: "round" };
+  var ROAD_CASING = { color: "#7d8a97", weight: 6, opacity: 1, lineCap: "round", lineJoin: "round" };
   var ROAD = { color: "#ffffff", weight: 3.5, opacity: 1, lineCap: "round", lineJoin: "round" };
   var RIVER = { color: "#4a90d9", weight: 4, opacity: 0.9, fillColor: "#a9cdf0", fillOpacity: 0.85 };
   var LABEL_WIDTH_PX = 110;  // a grid name fits when its grid is about this wide on screen
