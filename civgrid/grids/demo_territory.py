@@ -138,9 +138,11 @@ def _roads(
 def _rivers() -> list[tuple[str, BaseGeometry]]:
     """The Dongjiang's water north of the town and a creek along its south edge."""
     width, south = COLUMNS * CELL_W, ROWS * CELL_H
+    river = np.linspace(-2500, width + 2500, 120)  # wide: its ends stay off the town's maps
+    shore = -70 - 25 * np.sin(river / 700)
+    far = (-650 - 120 * np.sin(river / 1100))[::-1]
+    dongjiang = Polygon([*zip(river, shore, strict=True), *zip(river[::-1], far, strict=True)])
     xs = np.linspace(-400, width + 400, 60)
-    shore = -70 - 25 * np.sin(xs / 700)
-    dongjiang = Polygon([*zip(xs, shore, strict=True), (width + 400, -600), (-400, -600)])
     creek = LineString(zip(xs, south + 70 + 20 * np.sin(xs / 450), strict=True))
     return [("东江", dongjiang), ("石碣涌", creek)]
 
