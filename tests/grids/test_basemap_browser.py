@@ -114,3 +114,14 @@ def test_staff_maps_draw_the_same_context(browser, demo_server: str, request, pa
     assert page.locator(".map-label-village").count() == 15
     map_shot(request, page, map_id, "town")
     page.close()
+
+
+def test_portal_pin_map_shows_where_the_resident_is(browser, demo_server: str, request) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page.goto(demo_server + "/portal/report")
+    page.click("#pin-map")  # no login: the context is public
+    data = context(page, "pin-picker")
+    assert int(data["contextRoads"]) > 20 and data["contextVillages"] == "15"
+    assert page.locator(".map-label-village").count() == 15
+    map_shot(request, page, "pin-picker", "phone")
+    page.close()
