@@ -14,6 +14,8 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 900}
 # Lines of the context pane: roads (casing and line) and rivers, never clickable.
 CONTEXT_PATHS = ".leaflet-civgrid-context-pane path"
+SHOWN = """(sel) => [...document.querySelectorAll(sel)]
+  .filter(n => getComputedStyle(n).visibility !== "hidden").length"""
 VISIBLE = "(sel) => [...document.querySelectorAll(sel)].filter(n => n.offsetParent !== null).length"
 
 
@@ -123,5 +125,7 @@ def test_portal_pin_map_shows_where_the_resident_is(browser, demo_server: str, r
     data = context(page, "pin-picker")
     assert int(data["contextRoads"]) > 20 and data["contextVillages"] == "15"
     assert page.locator(".map-label-village").count() == 15
+    # the whole town on a phone: names that would overlap are left out, none is cut in two
+    assert 0 < page.evaluate(SHOWN, ".map-label-village") < 15
     map_shot(request, page, "pin-picker", "phone")
     page.close()

@@ -46,6 +46,25 @@ window.civgridBasemap = (function () {
     var degrees = widths[Math.floor(widths.length / 2)];
     return Math.ceil(Math.log(LABEL_WIDTH_PX * 360 / (256 * degrees)) / Math.LN2 * 4) / 4;
   }
+  // Names that would overlap an earlier one are hidden (rivers, villages, grids, then roads),
+  // so a phone's small map stays readable; those off the screen are skipped.
+  function declutter(map, groups) {
+    var view = map.getContainer().getBoundingClientRect(), kept = [];
+    groups.forEach(function (group) {
+      if (!map.hasLayer(group)) { return; }
+      group.eachLayer(function (m) {
+        var span = m.getElement() && m.getElement().firstChild;
+        if (!span) { return; }
+        span.style.visibility = "";
+        var b = span.getBoundingClientRect();
+        if (b.right < view.left || b.left > view.right || b.bottom < view.top || b.top > view.bottom) { return; }
+        var clash = kept.some(function (k) {
+          return b.left < k.right && b.right > k.left && b.top < k.bottom && b.bottom > k.top;
+        });
+        if (clash) { span.style.visibility = "hidden"; } else { kept.push(b); }
+      });
+    });
+  }
   function centre(layer) {
     try { return layer.getCenter(); } catch (e) { return layer.getBounds().getCenter(); }
   }
@@ -73,6 +92,7 @@ window.civgridBasemap = (function () {
       casings.eachLayer(function (l) { l.setStyle({ weight: roadWeight(z, true) }); });
       roads.eachLayer(function (l) { l.setStyle({ weight: roadWeight(z, false) }); });
       el.dataset.labelZoom = String(threshold);
+      declutter(map, [riverLabels, villageLabels, gridLabels, roadLabels]);
     }
     function draw(fc) {
       drawn.clearLayers(); casings.clearLayers(); roads.clearLayers(); riverLabels.clearLayers(); villageLabels.clearLayers(); roadLabels.clearLayers();
@@ -122,6 +142,7 @@ window.civgridBasemap = (function () {
     // (finer) only after zooming in well past it.
     map.whenReady(load);
     map.on("zoomend", function () { update(); load(); });
+    map.on("moveend", function () { declutter(map, [riverLabels, villageLabels, gridLabels, roadLabels]); });
     return {
       // Name each grid of ``layer`` (an L.GeoJSON of grids) at its centre, when zoomed in.
       grids: function (layer, nameOf) {
