@@ -20,6 +20,11 @@ overlays_app = typer.Typer(
     help="Overlay layers (police service areas, sanitation zones …).", no_args_is_help=True
 )
 app.add_typer(overlays_app, name="overlays")
+features_app = typer.Typer(
+    help="Roads, rivers and protected sites of the territory (checks, planner, map context).",
+    no_args_is_help=True,
+)
+app.add_typer(features_app, name="features")
 console = Console()
 
 
@@ -239,3 +244,42 @@ def overlays_list() -> None:
     with _session() as db:
         for layer in db.scalars(select(OverlayLayer).order_by(OverlayLayer.code)):
             console.print(f"{layer.code:<16} {layer.name}  ({len(layer.areas)} areas)")
+
+
+@features_app.command("import")
+def features_import(
+    territory: Annotated[str, typer.Argument(help="division code the features are filed under")],
+    path: Path,
+    kind: Annotated[
+        str | None, typer.Option(help="road, river or protected for every feature")
+    ] = None,
+    kind_field: Annotated[str, typer.Option(help="attribute holding the kind")] = "kind",
+    name_field: Annotated[str, typer.Option(help="attribute holding the name")] = "name",
+    layer: Annotated[str | None, typer.Option(help="layer inside a GeoPackage")] = None,
+    crs: Annotated[str | None, typer.Option(help="override the file's CRS")] = None,
+) -> None:
+    """Import roads and rivers (GeoJSON, GeoPackage, Shapefile): they replace the features of
+    the same kinds filed under the territory; all or nothing."""
+    from civgrid.grids.gis import read_layer
+    from civgrid.grids.models import FeatureKind
+    from civgrid.grids.overlays import import_features
+
+    if kind is not None and kind not in {k.value for k in FeatureKind}:
+        console.print(f"[red]--kind must be one of {', '.join(k.value for k in FeatureKind)}[/red]")
+        raise typer.Exit(2)
+    with _session() as db:
+        try:
+            counts = import_features(
+                db,
+                territory,
+                read_layer(path, layer=layer, crs=crs),
+                kind=FeatureKind(kind) if kind else None,
+                kind_field=kind_field,
+                name_field=name_field,
+                actor=None,
+            )
+        except CivgridError as exc:
+            _fail(exc)
+            return
+    for k, n in counts.items():
+        console.print(f"{territory}: {n} × {k.value}")

@@ -49,6 +49,8 @@ class Territory:
 
     villages: dict[str, BaseGeometry]
     roads: list[tuple[str, LineString]]
+    # Rivers run just outside the town (never across a village): context on the maps only.
+    rivers: list[tuple[str, BaseGeometry]]
     buildings: dict[str, list[Building]]  # village code → buildings
     protected: list[ProtectedSite]
     exclusive: dict[str, list[ProtectedSite]] = field(default_factory=dict)  # kept as own grids
@@ -98,6 +100,7 @@ def generate_territory(village_codes: Sequence[str], *, seed: int = SEED) -> Ter
     return Territory(
         villages={c: _geo(p) for c, p in villages_m.items()},
         roads=[(n, _geo(g)) for n, g in roads_m],
+        rivers=[(n, _geo(g)) for n, g in _rivers()],
         buildings={
             c: [Building(_geo(b.geometry), b.households) for b in bs]
             for c, bs in buildings_m.items()
@@ -130,6 +133,18 @@ def _roads(
         across = LineString([(x0 - 50, y0 + t * (y1 - y0)), (x1 + 50, y0 + t * (y1 - y0))])
         roads.append((f"村道{i + 1}", poly.intersection(across)))  # type: ignore[arg-type]
     return roads
+
+
+def _rivers() -> list[tuple[str, BaseGeometry]]:
+    """The Dongjiang's water north of the town and a creek along its south edge."""
+    width, south = COLUMNS * CELL_W, ROWS * CELL_H
+    river = np.linspace(-2500, width + 2500, 120)  # wide: its ends stay off the town's maps
+    shore = -70 - 25 * np.sin(river / 700)
+    far = (-650 - 120 * np.sin(river / 1100))[::-1]
+    dongjiang = Polygon([*zip(river, shore, strict=True), *zip(river[::-1], far, strict=True)])
+    xs = np.linspace(-400, width + 400, 60)
+    creek = LineString(zip(xs, south + 70 + 20 * np.sin(xs / 450), strict=True))
+    return [("东江", dongjiang), ("石碣涌", creek)]
 
 
 def _buildings(
@@ -171,6 +186,7 @@ def load_territory(db: Session) -> int:
     for code, geom in territory.villages.items():
         set_division_boundary(db, code, geom, actor=None)
     features = [(FeatureKind.ROAD, n, g) for n, g in territory.roads if not g.is_empty]
+    features += [(FeatureKind.RIVER, n, g) for n, g in territory.rivers]
     features += [(FeatureKind.PROTECTED, s.name, s.geometry) for s in territory.protected]
     replace_features(db, TOWNSHIP, features, actor=None)
     from civgrid.planning.demo import village_grids  # planning builds on grids

@@ -4,7 +4,8 @@ sites, and overlay layers mapped onto grids. Same rules as ``actions``: check, a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, select
@@ -53,10 +54,15 @@ def replace_features(
     features: Sequence[tuple[FeatureKind, str, BaseGeometry]],
     *,
     actor: User | None,
+    kinds: Collection[FeatureKind] | None = None,
 ) -> int:
-    """Replace the roads, rivers and protected sites filed under a territory code."""
+    """Replace the roads, rivers and protected sites filed under a territory code (with
+    ``kinds``, only the features of those kinds)."""
     authorise(actor, territory_code)
-    db.execute(delete(TerritoryFeature).where(TerritoryFeature.territory_code == territory_code))
+    old = delete(TerritoryFeature).where(TerritoryFeature.territory_code == territory_code)
+    if kinds is not None:
+        old = old.where(TerritoryFeature.kind.in_(list(kinds)))
+    db.execute(old)
     for kind, name, geom in features:
         db.add(
             TerritoryFeature(
@@ -73,6 +79,64 @@ def replace_features(
     )
     db.commit()
     return len(features)
+
+
+# The geometry each kind of feature may have: roads are lines; a river is its line or its water.
+_SHAPES = {
+    FeatureKind.ROAD: ("LineString", "MultiLineString"),
+    FeatureKind.RIVER: ("LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+    FeatureKind.PROTECTED: ("Polygon", "MultiPolygon"),
+}
+
+
+def import_features(
+    db: Session,
+    territory_code: str,
+    rows: Sequence[tuple[str, BaseGeometry, dict[str, Any]]],
+    *,
+    kind: FeatureKind | None = None,
+    kind_field: str = "kind",
+    name_field: str = "name",
+    actor: User | None,
+) -> dict[FeatureKind, int]:
+    """Import roads, rivers (and protected sites) read from a GIS file, all or nothing: the
+    features of the kinds in the file replace those filed under ``territory_code``. ``kind``
+    gives every feature one kind; otherwise ``kind_field`` names it (road, river, protected)."""
+    if db.get(Division, territory_code) is None:
+        raise Invalid(f"unknown division code {territory_code}")
+    features = [
+        _feature(label, geom, attrs, kind, kind_field, name_field) for label, geom, attrs in rows
+    ]
+    if not features:
+        raise Invalid("the file has no features")
+    kinds = {k for k, _n, _g in features}
+    replace_features(db, territory_code, features, actor=actor, kinds=kinds)
+    return {
+        k: sum(1 for f in features if f[0] is k) for k in sorted(kinds, key=list(FeatureKind).index)
+    }
+
+
+def _feature(
+    label: str,
+    geom: BaseGeometry,
+    attrs: dict[str, Any],
+    kind: FeatureKind | None,
+    kind_field: str,
+    name_field: str,
+) -> tuple[FeatureKind, str, BaseGeometry]:
+    if kind is None:
+        value = str(attrs.get(kind_field) or "").strip().lower()
+        try:
+            kind = FeatureKind(value)
+        except ValueError:
+            allowed = ", ".join(k.value for k in FeatureKind)
+            raise Invalid(f"{label}: kind {value!r} is not one of {allowed}") from None
+    if geom.geom_type not in _SHAPES[kind]:
+        raise Invalid(f"{label}: a {kind.value} cannot be a {geom.geom_type}")
+    name = str(attrs.get(name_field) or "").strip()
+    if len(name) > 100:
+        raise Invalid(f"{label}: the name is longer than 100 characters")
+    return kind, name, geom
 
 
 def import_overlay_layer(

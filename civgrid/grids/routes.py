@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from civgrid.auth.deps import current_user
 from civgrid.auth.models import User
 from civgrid.config import get_settings
 from civgrid.db.session import get_db
+from civgrid.grids import basemap as base_map
 from civgrid.grids import geojson, service
 from civgrid.grids.geo import gcj02_to_wgs84
 from civgrid.grids.models import Grid, OverlayLayer
@@ -33,6 +34,13 @@ pages = APIRouter(prefix="/grids", include_in_schema=False)
 DB = Annotated[Session, Depends(get_db)]
 CurrentUser = Annotated[User, Depends(current_user)]
 Prefix = Annotated[str, Query(pattern=r"^\d{0,15}$", description="division or grid code prefix")]
+Area = Annotated[
+    str,
+    Query(pattern=r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})?$", description="a division code"),
+]
+Zoom = Annotated[int | None, Query(ge=0, le=22, description="the map's zoom level")]
+# Roads change seldom; a browser keeps the answer a while and then revalidates by ETag.
+BASEMAP_CACHE = "public, max-age=600"
 
 
 def _location(loc: service.Location | None) -> LocationOut:
@@ -84,6 +92,17 @@ def villages(db: DB, user: CurrentUser, prefix: Prefix = "") -> dict[str, Any]:
     """Village boundaries on file, as GeoJSON."""
     scope.check_role(user, Grid, "view")
     return geojson.feature_collection(geojson.boundary_features(db, user, prefix))
+
+
+@api.get("/basemap")
+def basemap(request: Request, db: DB, area: Area = "", zoom: Zoom = None) -> Response:
+    """Roads, rivers and village names for maps without tiles, as GeoJSON (public, no login:
+    no personal data); clipped to a division with a margin, simplified for ``zoom``."""
+    etag = f'"{base_map.basemap_version(db)}-{area}-{zoom}"'
+    headers = {"Cache-Control": BASEMAP_CACHE, "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(base_map.basemap(db, area, zoom), headers=headers)
 
 
 @api.get("/overlays", response_model=list[OverlayLayerOut])

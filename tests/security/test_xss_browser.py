@@ -57,5 +57,5 @@ def test_a_grid_name_is_shown_as_text_on_every_map(
     page.evaluate(OPEN_ALL)
     page.wait_for_timeout(500)  # an <img src=x> would have failed to load and run by now
     assert page.title() != "XSS"
-    assert page.locator(".leaflet-tooltip img, .leaflet-popup img").count() == 0
+    assert page.locator(".leaflet-tooltip img, .leaflet-popup img, .map-label img").count() == 0
     page.close()

@@ -12,6 +12,7 @@
       if (el.dataset.tileUrl) {
         L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);
       }
+      var context = window.civgridBasemap(map, { area: el.dataset.area || "", lines: !el.dataset.tileUrl });
       L.circleMarker([lat, lon], { radius: 8, color: "#c62828", weight: 3, fillOpacity: 0.7 }).addTo(map);
       if (!el.dataset.grids) { return; }
       fetch(el.dataset.grids, { headers: { Accept: "application/json" } })
@@ -19,13 +20,14 @@
         .then(function (fc) {
           if (!fc) { return; }
           var own = el.dataset.highlight || "";
-          L.geoJSON(fc, {
+          var grids = L.geoJSON(fc, {
             interactive: false,
             style: function (f) {
               var mine = f.properties.code === own;
               return { color: mine ? "#0d3b66" : "#90a4ae", weight: mine ? 3 : 1, fillOpacity: mine ? 0.12 : 0.04 };
             }
           }).addTo(map).bringToBack();
+          context.grids(grids);
           el.dataset.ready = "1";
         });
     });

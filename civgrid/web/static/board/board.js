@@ -33,12 +33,13 @@
     if (button) { button.hidden = true; }
     if (started) { return; }
     started = true;
-    var map;
+    var map, context;
     window.civgridLeaflet().then(function () {
       map = L.map(el, { attributionControl: !!el.dataset.tileUrl, zoomSnap: 0.25 });
       if (el.dataset.tileUrl) {
         L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);
       }
+      context = window.civgridBasemap(map, { lines: !el.dataset.tileUrl });  // roads, rivers, names
       // One request after the other: on SQLite each request holds the database lock.
       return getJSON(el.dataset.grids);
     }).then(function (grids) {
@@ -46,6 +47,7 @@
         style: { color: "#0d3b66", weight: 1, fillColor: "#cfd8e3", fillOpacity: 0.3 },
         onEachFeature: function (f, layer) { layer.bindTooltip(text(f.properties.name)); }
       }).addTo(map);
+      context.grids(outlines);
       return getJSON(el.dataset.cases).then(function (cases) { return [outlines, cases]; });
     }).then(function (data) {
       var outlines = data[0];

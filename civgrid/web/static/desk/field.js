@@ -6,7 +6,7 @@
   var lon = document.getElementById("lon"), lat = document.getElementById("lat");
   var status = document.getElementById("position-status");
   var area = document.getElementById("position-area");
-  var marker = null, map = null, asked = 0;
+  var marker = null, map = null, context = null, asked = 0;
   function hasPosition() { return lon.value.trim() !== "" && lat.value.trim() !== ""; }
   // The portal's nearby list asks only with a category and a position (never empty coordinates).
   window.civgridNearbyReady = function () {
@@ -53,10 +53,12 @@
     if (map) { return; }
     window.civgridLeaflet().then(function () {
       map = L.map(box, { attributionControl: false });
+      context = window.civgridBasemap(map);  // roads, rivers and names to find the place by
       var url = box.dataset.grids || "/api/v1/grids";  // the portal reads the public outlines
       return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });
     }).then(function (grids) {
       var layer = L.geoJSON(grids, { style: { color: "#0d3b66", weight: 1, fillColor: "#cfd8e3", fillOpacity: 0.35 } }).addTo(map);
+      context.grids(layer);
       if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); } else { map.setView([23.0, 113.8], 13); }
       if (hasPosition()) {
         var lo = parseFloat(lon.value), la = parseFloat(lat.value);

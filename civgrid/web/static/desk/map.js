@@ -5,12 +5,14 @@
   // Names come from users: Leaflet takes a string as HTML, so they go in as a text node.
   function text(s) { return document.createTextNode(String(s)); }
   var map = L.map("case-map", { attributionControl: false });
+  var context = window.civgridBasemap(map);  // roads, rivers, village and grid names
   function get(url) { return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }); }
   Promise.all([get("/api/v1/grids"), get("/desk/map/cases.geojson")]).then(function (data) {
     var grids = L.geoJSON(data[0], {
       style: { color: "#0d3b66", weight: 1, fillColor: "#cfd8e3", fillOpacity: 0.35 },
       onEachFeature: function (f, layer) { layer.bindTooltip(text(f.properties.name)); }
     }).addTo(map);
+    context.grids(grids);
     var cases = L.geoJSON(data[1], {
       pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, { radius: 8, weight: 2, color: "#fff",

@@ -33,11 +33,14 @@
     el.hidden = false;
     if (showButton) { showButton.hidden = true; }
     if (ready) { return ready; }
+    var context;
     ready = window.civgridLeaflet().then(function () {
       map = L.map(el, { attributionControl: !!el.dataset.tileUrl, zoomSnap: 0.25 });
       if (el.dataset.tileUrl) {
         L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);
       }
+      // roads, rivers and names; a grid's card shows its own village with the way around it
+      context = window.civgridBasemap(map, { area: el.dataset.area || "", lines: !el.dataset.tileUrl });
       return fetch(el.dataset.grids, { headers: { Accept: "application/json" } }).then(function (r) { return r.json(); });
     }).then(function (fc) {
       var own = el.dataset.highlight || "";
@@ -57,6 +60,7 @@
           }
         }
       }).addTo(map);
+      context.grids(layer);
       var focus = null;
       layer.eachLayer(function (l) { if (l.feature.properties.code === own) { focus = l; } });
       var bounds = focus ? focus.getBounds() : layer.getBounds();

@@ -10,6 +10,9 @@
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "" }).addTo(map);
   }
+  // Roads, rivers and village names (the grids carry their codes as labels already).
+  const area = prefix.length >= 12 ? prefix.slice(0, 12) : prefix.length >= 9 ? prefix.slice(0, 9) : "";
+  window.civgridBasemap(map, { area: area, lines: !el.dataset.tileUrl });
   const palette = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948",
     "#9c755f", "#e15759", "#86bcb6", "#8cd17d", "#499894", "#d37295", "#a0cbe8", "#ffbe7d", "#bab0ac"];
   const colourOf = {};

@@ -8,6 +8,7 @@
   const status = document.getElementById("layer-status");
   const map = L.map(el, { zoomSnap: 0.25, attributionControl: false }).setView([23.1, 113.8], 13);
   const layer = L.layerGroup().addTo(map);
+  const context = window.civgridBasemap(map);  // roads, rivers, village and grid names
 
   function clusterIcon(count) {
     const div = document.createElement("div");
@@ -44,6 +45,7 @@
     .then((r) => r.json())
     .then((fc) => {
       const grids = L.geoJSON(fc, { style: { color: "#555", weight: 1, fillOpacity: 0.03 } }).addTo(map);
+      context.grids(grids);
       if (grids.getLayers().length) map.fitBounds(grids.getBounds());
     })
     .finally(() => { map.on("moveend", load); load(); });

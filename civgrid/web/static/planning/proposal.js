@@ -4,6 +4,7 @@
   var el = document.getElementById("proposal-map");
   if (!el) return;
   var map = L.map(el);
+  window.civgridBasemap(map, { area: el.dataset.village });  // roads, rivers, the village's name
   function fetchJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : { type: "FeatureCollection", features: [] }; });

@@ -5,6 +5,7 @@
   var box = document.getElementById("replay");
   if (!box) { return; }
   var map = L.map("replay-map", { attributionControl: false });
+  var context = window.civgridBasemap(map);  // roads, rivers, village and grid names
   var slider = document.getElementById("replay-slider");
   var speedSel = document.getElementById("replay-speed");
   var timeOut = document.getElementById("replay-time");
@@ -61,6 +62,7 @@
     var bounds = pts.length ? line.getBounds() : grids.getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds.pad(0.2)); } else { map.setView([23.0, 113.8], 13); }
     grids.addTo(map);
+    context.grids(grids);
     if (r.purged) { var n = document.getElementById("replay-note"); n.hidden = false; n.textContent = box.dataset.msgPurged; }
     r.stops.forEach(function (s) {
       L.circleMarker([s.lat, s.lon], { radius: 9, color: "#f9a825", weight: 3, fillOpacity: 0.5 })
