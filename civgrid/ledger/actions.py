@@ -301,6 +301,7 @@ def add_licence(
         )
     )
     now = utcnow()
+    before: list[Any]
     if found is None:
         found = UnitLicence(unit_id=unit.id, kind=kind, number=number, created_at=now)
         found.is_main = not unit.current_licences
