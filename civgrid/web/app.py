@@ -198,6 +198,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.grids import routes as grid_routes
     from civgrid.inspections import routes as inspection_routes
     from civgrid.ledger import routes as ledger_routes
+    from civgrid.ledger import routes_licences as licence_routes
     from civgrid.mediation import routes as mediation_routes
     from civgrid.notices import routes as notice_routes
     from civgrid.open311 import routes as open311_routes
@@ -224,6 +225,8 @@ def _routers() -> list[APIRouter]:
         desk_field_routes.router,
         grid_routes.api,
         grid_routes.pages,
+        licence_routes.api,
+        licence_routes.pages,
         ledger_routes.api,
         ledger_routes.pages,
         inspection_routes.api,

@@ -20,6 +20,41 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # read and drop the single licence first: SQLite rebuilds ledger_units to drop columns,
+    # which a table pointing at it would forbid
+    now = datetime.now(UTC)
+    units = sa.table(
+        "ledger_units",
+        sa.column("id", sa.Integer),
+        sa.column("licence_no", sa.String),
+        sa.column("licence_expires", sa.Date),
+    )
+    licences = sa.table(
+        "unit_licences",
+        *(
+            sa.column(c, t)
+            for c, t in (
+                ("unit_id", sa.Integer),
+                ("kind", sa.String),
+                ("number", sa.String),
+                ("issuer", sa.String),
+                ("expires_on", sa.Date),
+                ("is_main", sa.Boolean),
+                ("created_at", civgrid.db.base.UTCDateTime(timezone=True)),
+                ("updated_at", civgrid.db.base.UTCDateTime(timezone=True)),
+            )
+        ),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(units.c.id, units.c.licence_no, units.c.licence_expires).where(
+            (units.c.licence_no != "") | units.c.licence_expires.is_not(None)
+        )
+    ).all()
+    with op.batch_alter_table("ledger_units", schema=None) as batch_op:
+        batch_op.drop_column("licence_expires")
+        batch_op.drop_column("licence_no")
+
     op.create_table(
         "unit_licences",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -89,35 +124,6 @@ def upgrade() -> None:
     with op.batch_alter_table("inspection_results", schema=None) as batch_op:
         batch_op.drop_column("photo")
 
-    now = datetime.now(UTC)
-    units = sa.table(
-        "ledger_units",
-        sa.column("id", sa.Integer),
-        sa.column("licence_no", sa.String),
-        sa.column("licence_expires", sa.Date),
-    )
-    licences = sa.table(
-        "unit_licences",
-        *(
-            sa.column(c, t)
-            for c, t in (
-                ("unit_id", sa.Integer),
-                ("kind", sa.String),
-                ("number", sa.String),
-                ("issuer", sa.String),
-                ("expires_on", sa.Date),
-                ("is_main", sa.Boolean),
-                ("created_at", civgrid.db.base.UTCDateTime(timezone=True)),
-                ("updated_at", civgrid.db.base.UTCDateTime(timezone=True)),
-            )
-        ),
-    )
-    bind = op.get_bind()
-    rows = bind.execute(
-        sa.select(units.c.id, units.c.licence_no, units.c.licence_expires).where(
-            (units.c.licence_no != "") | units.c.licence_expires.is_not(None)
-        )
-    ).all()
     if rows:
         op.bulk_insert(
             licences,
@@ -136,22 +142,32 @@ def upgrade() -> None:
             ],
         )
 
-    with op.batch_alter_table("ledger_units", schema=None) as batch_op:
-        batch_op.drop_column("licence_expires")
-        batch_op.drop_column("licence_no")
-
 
 def downgrade() -> None:
+    mains = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT unit_id, number, expires_on FROM unit_licences"
+                " WHERE is_main AND retired_at IS NULL"
+            )
+        )
+        .all()
+    )
+    with op.batch_alter_table("unit_licences", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_unit_licences_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_unit_licences_expires_on"))
+    op.drop_table("unit_licences")
     with op.batch_alter_table("ledger_units", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("licence_no", sa.String(length=60), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("licence_expires", sa.Date(), nullable=True))
-    op.execute(
-        "UPDATE ledger_units SET licence_no = l.number, licence_expires = l.expires_on"
-        " FROM unit_licences l WHERE l.unit_id = ledger_units.id AND l.is_main"
-        " AND l.retired_at IS NULL"
-    )
+    if mains:
+        op.get_bind().execute(
+            sa.text("UPDATE ledger_units SET licence_no = :n, licence_expires = :e WHERE id = :u"),
+            [{"n": n, "e": e, "u": u} for u, n, e in mains],
+        )
     with op.batch_alter_table("ledger_units", schema=None) as batch_op:
         batch_op.alter_column("licence_no", server_default=None)
 
@@ -165,8 +181,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_inspection_photos_record_id"))
 
     op.drop_table("inspection_photos")
-    with op.batch_alter_table("unit_licences", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_unit_licences_unit_id"))
-        batch_op.drop_index(batch_op.f("ix_unit_licences_expires_on"))
-
-    op.drop_table("unit_licences")
