@@ -132,8 +132,12 @@ def add_plan(
     actor: User | None,
 ) -> InspectionPlan:
     """Plan a checklist for the places of a kind in a grid or division, every N days."""
-    if every_days <= 0:
+    if every_days <= 0 or every_days > 3660:
         raise Invalid(N_("the interval must be at least one day"), field="every_days")
+    if len(selector) > 40:
+        raise Invalid(N_("longer than %(limit)s characters"), limit=40, field="selector")
+    if not (territory_code.isdigit() and 6 <= len(territory_code) <= 16):
+        raise Invalid(N_("give the code of a grid or a division"), field="territory_code")
     if actor is not None:
         scope.check_role(actor, InspectionPlan, "change")
         if not scope.Jurisdiction.of(actor).covers_code(territory_code):
@@ -149,6 +153,61 @@ def add_plan(
     db.flush()
     record(
         db, "inspection.plan_added", actor=actor, object_type="inspection_plan", object_id=plan.id
+    )
+    db.commit()
+    return plan
+
+
+def _plan_for_change(db: Session, plan: InspectionPlan, actor: User) -> InspectionPlan:
+    db.refresh(plan, with_for_update=True)
+    return scope.get_for(db, actor, InspectionPlan, plan.id, "change")
+
+
+def edit_plan(
+    db: Session,
+    plan: InspectionPlan,
+    *,
+    actor: User,
+    every_days: int,
+    starts_on: date,
+    selector: str = "",
+) -> InspectionPlan:
+    """Change how often a plan's places are inspected, from when, and which of them."""
+    if every_days <= 0 or every_days > 3660:
+        raise Invalid(N_("the interval must be at least one day"), field="every_days")
+    selector = (selector or "").strip()
+    if len(selector) > 40:
+        raise Invalid(N_("longer than %(limit)s characters"), limit=40, field="selector")
+    _plan_for_change(db, plan, actor)
+    if not plan.is_active:
+        raise Conflict(N_("this plan is retired"))
+    before = {
+        "every_days": plan.every_days,
+        "starts_on": str(plan.starts_on),
+        "selector": plan.selector,
+    }
+    plan.every_days, plan.starts_on, plan.selector = every_days, starts_on, selector
+    after = {"every_days": every_days, "starts_on": str(starts_on), "selector": selector}
+    record(
+        db,
+        "inspection.plan_edited",
+        actor=actor,
+        object_type="inspection_plan",
+        object_id=plan.id,
+        detail={"before": before, "after": after},
+    )
+    db.commit()
+    return plan
+
+
+def retire_plan(db: Session, plan: InspectionPlan, *, actor: User) -> InspectionPlan:
+    """Retire a plan: nothing more falls due under it; its records stay."""
+    _plan_for_change(db, plan, actor)
+    if not plan.is_active:
+        raise Conflict(N_("this plan is retired"))
+    plan.is_active = False
+    record(
+        db, "inspection.plan_retired", actor=actor, object_type="inspection_plan", object_id=plan.id
     )
     db.commit()
     return plan

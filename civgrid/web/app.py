@@ -196,6 +196,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.divisions import routes as division_routes
     from civgrid.figures import routes as figure_routes
     from civgrid.grids import routes as grid_routes
+    from civgrid.inspections import plan_pages as inspection_plan_pages
     from civgrid.inspections import routes as inspection_routes
     from civgrid.ledger import routes as ledger_routes
     from civgrid.ledger import routes_licences as licence_routes
@@ -231,6 +232,7 @@ def _routers() -> list[APIRouter]:
         ledger_routes.pages,
         inspection_routes.api,
         inspection_routes.pages,
+        inspection_plan_pages.pages,
         planning_routes.api,
         planning_routes.pages,
         open311_routes.router,
