@@ -1,5 +1,6 @@
 """The inspection plans page (/inspections/plans): the grid office and admins create, edit and
-retire plans in their territory; every change goes through the audited actions."""
+retire plans in their territory; and the checklists page (/inspections/checklists) where admins
+edit items. Every change goes through the audited actions."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from civgrid.auth import scope
 from civgrid.auth.deps import current_user
 from civgrid.auth.models import User
 from civgrid.db.session import get_page_db
-from civgrid.errors import CivgridError, Invalid
+from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.inspections import actions
-from civgrid.inspections.models import ChecklistTemplate, InspectionPlan
+from civgrid.inspections.models import ChecklistItem, ChecklistTemplate, InspectionPlan
 from civgrid.inspections.schemas import MAX_ID
 from civgrid.web.i18n import N_
 from civgrid.web.templating import render
@@ -123,3 +124,62 @@ async def change_plan(
     request: Request, db: PageDB, user: Staff, plan_id: Annotated[int, Path(le=MAX_ID)]
 ) -> Response:
     return await _submit(request, db, user, plan_id)
+
+
+# --- checklist items (admins) --------------------------------------------------------------
+
+checklist_pages = APIRouter(prefix="/inspections/checklists", include_in_schema=False)
+ITEM_FIELDS = ("text_zh", "text_en", "pass_rule_zh", "pass_rule_en", "category_code")
+
+
+def _checklists(db: Session, user: User) -> dict[str, Any]:
+    templates = db.scalars(
+        scope.restrict(select(ChecklistTemplate), user, "view").order_by(ChecklistTemplate.code)
+    ).all()
+    return {"nav": "inspections", "templates": templates, "error": None, "error_item": None}
+
+
+@checklist_pages.get("")
+def checklists_page(request: Request, db: PageDB, user: Staff) -> Response:
+    """The checklist templates with a form per item (admins)."""
+    scope.check_role(user, ChecklistTemplate, "change")
+    return render(request, "inspections/checklists.html", _checklists(db, user))
+
+
+@checklist_pages.post("/items/{item_id:int}")
+async def edit_item_page(
+    request: Request, db: PageDB, user: Staff, item_id: Annotated[int, Path(le=MAX_ID)]
+) -> Response:
+    """One item's form: the same audited, version-checked ``edit_item`` as the API."""
+    scope.check_role(user, ChecklistTemplate, "change")
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+    def run() -> Response:
+        item = db.get(ChecklistItem, item_id)
+        if item is None:
+            raise NotFound(f"checklist item {item_id} not found")
+        try:
+            fields: dict[str, Any] = {f: form[f].strip() for f in ITEM_FIELDS if f in form}
+            if not fields.get("text_zh", "x"):
+                raise Invalid(N_("required"), field="text_zh")
+            if "limit_amount" in form:
+                try:
+                    fields["limit_amount"] = float(form["limit_amount"])
+                except ValueError:
+                    raise Invalid(
+                        N_("not a number: %(value)s"), value=form["limit_amount"][:20]
+                    ) from None
+                if not 0 < fields["limit_amount"] <= 10_000:
+                    raise Invalid(N_("not a number: %(value)s"), value=form["limit_amount"][:20])
+            fields["is_active"] = form.get("is_active") == "1"
+            version = int(form["version"]) if form.get("version", "").isdigit() else 0
+            actions.edit_item(db, item, actor=user, version=version, **fields)
+        except CivgridError as exc:
+            if exc.status_code in (401, 403, 404):
+                raise
+            db.rollback()
+            ctx = _checklists(db, user) | {"error": exc, "error_item": item_id}
+            return render(request, "inspections/checklists.html", ctx, status_code=exc.status_code)
+        return RedirectResponse(f"/inspections/checklists#item-{item_id}", status_code=303)
+
+    return await run_in_threadpool(run)

@@ -233,6 +233,7 @@ def _routers() -> list[APIRouter]:
         inspection_routes.api,
         inspection_routes.pages,
         inspection_plan_pages.pages,
+        inspection_plan_pages.checklist_pages,
         planning_routes.api,
         planning_routes.pages,
         open311_routes.router,

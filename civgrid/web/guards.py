@@ -105,8 +105,11 @@ def _bad_query(raw: bytes) -> str | None:
 
 
 def _bad_multipart(body: bytes, content_type: bytes) -> str | None:
-    """Checks the text fields of a multipart body (files are bytes, not text)."""
-    _, _, boundary = content_type.partition(b"boundary=")
+    """Checks the text fields of a multipart body (files are bytes, not text).
+
+    The boundary keeps its case (browsers' have capitals); only the parameter name is folded."""
+    at = content_type.lower().find(b"boundary=")
+    boundary = content_type[at + len(b"boundary=") :] if at >= 0 else b""
     boundary = boundary.split(b";")[0].strip().strip(b'"')
     if not boundary:
         return None
@@ -119,7 +122,8 @@ def _bad_multipart(body: bytes, content_type: bytes) -> str | None:
     return None
 
 
-def _bad_body(body: bytes, content_type: bytes) -> str | None:
+def _bad_body(body: bytes, raw_type: bytes) -> str | None:
+    content_type = raw_type.lower()
     if content_type.startswith(FORM):
         return _bad_text(body) or _bad_query(body)
     if content_type.startswith(JSON):
@@ -127,7 +131,7 @@ def _bad_body(body: bytes, content_type: bytes) -> str | None:
             return "a NUL character is not allowed in text"
         return None
     if content_type.startswith(MULTIPART):
-        return _bad_multipart(body, content_type)
+        return _bad_multipart(body, raw_type)
     return None
 
 
@@ -156,7 +160,7 @@ class RequestGuard:
         content_type = headers.get(b"content-type", b"").lower()
         if why is None and content_type.startswith((FORM, JSON, MULTIPART)):
             body, receive = await _buffered(receive)
-            why = _bad_body(body, content_type)
+            why = _bad_body(body, headers.get(b"content-type", b""))
         if why is not None:
             response = error_response(Request(scope), 400, why, "bad_text")
             await response(scope, receive, send_with_id)

@@ -120,3 +120,28 @@ def test_photos_for_other_items_or_too_many_are_refused(
     r = client.post(URL, data={"record": "{not json"}, headers=headers)
     assert r.status_code == 422
     assert db.scalar(select(func.count(InspectionRecord.id))) == 0
+
+
+def test_a_browsers_multipart_boundary_keeps_its_capitals(
+    db: Session, client: TestClient, site: Site, bearer: Any
+) -> None:
+    """Chromium's boundary is ``----WebKitFormBoundaryAbC…``: the text-field check must split
+    the body by it as sent, or it reads the photo's bytes as text (a NUL: 400)."""
+    boundary = "----WebKitFormBoundaryAbCdEfGh12"
+    record = json.dumps(payload(site, ["pass", "fail", "na"], "draft-browser-1"))
+    item = site.template.items[1].id
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="record"\r\n\r\n{record}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photo-{item}"; '
+            f'filename="p.png"\r\nContent-Type: image/png\r\n\r\n'
+        ).encode()
+        + png_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = bearer(site.world.worker) | {
+        "Content-Type": f"multipart/form-data; boundary={boundary}"
+    }
+    r = client.post(URL, content=body, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["photos"] == 1

@@ -93,3 +93,41 @@ def test_create_edit_and_retire_a_plan_on_the_page(
         db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("inspection.plan%")))
     )
     assert done == {"inspection.plan_added", "inspection.plan_edited", "inspection.plan_retired"}
+
+
+def test_admins_edit_checklist_items_on_the_page(
+    db: Session, client: TestClient, site: Site, bearer: Any
+) -> None:
+    from civgrid.inspections.models import ChecklistItem
+
+    item = site.template.items[0]
+    url = f"/inspections/checklists/items/{item.id}"
+    form = {
+        "version": "1",
+        "text_zh": "灭火器在有效期内",
+        "category_code": site.world.category.code,
+        "limit_amount": "5",
+        "is_active": "1",
+    }
+    assert (
+        client.get("/inspections/checklists", headers=bearer(site.world.worker)).status_code == 403
+    )
+    assert client.post(url, data=form, headers=bearer(site.world.worker)).status_code == 403
+    admin = bearer(site.world.admin)
+    page = client.get("/inspections/checklists", headers=admin)
+    assert page.status_code == 200 and f'id="item-{item.id}"' in page.text
+    r = client.post(url, data=form, headers=admin, follow_redirects=False)
+    assert r.status_code == 303
+    stale = client.post(url, data=form | {"text_zh": "旧"}, headers=admin)  # version 1 again
+    assert stale.status_code == 409 and 'role="alert"' in stale.text
+    bad = client.post(url, data=form | {"version": "2", "limit_amount": "abc"}, headers=admin)
+    assert bad.status_code == 422
+    db.expire_all()
+    saved = db.get(ChecklistItem, item.id)
+    assert saved is not None and (saved.text_zh, saved.limit_amount) == ("灭火器在有效期内", 5)
+    assert (
+        db.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "inspection.item_edited")
+        )
+        == 1
+    )
