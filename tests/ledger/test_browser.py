@@ -90,12 +90,9 @@ def test_offline_inspection_is_sent_once_when_back_online(
     with demo_site.sessions() as db:
         assert db.scalar(select(func.count(InspectionRecord.id))) == before
     ctx.set_offline(False)
-    try:
-        page.wait_for_function(
-            "document.getElementById('inspection-status').textContent.includes('已提交')"
-        )
-    finally:
-        print("STATUS:", page.inner_text("#inspection-status"))
+    page.wait_for_function(
+        "document.getElementById('inspection-status').textContent.includes('已提交')"
+    )
     assert page.evaluate(OUTBOX) == []
     screenshot(page, "sent")
     page.reload()  # nothing is left to send twice
