@@ -159,7 +159,9 @@ def add_plan(
 
 
 def _plan_for_change(db: Session, plan: InspectionPlan, actor: User) -> InspectionPlan:
-    db.refresh(plan, with_for_update=True)
+    # lock the row alone: the plan's joined template would put FOR UPDATE on an outer join
+    db.execute(select(InspectionPlan.id).where(InspectionPlan.id == plan.id).with_for_update())
+    db.refresh(plan)
     return scope.get_for(db, actor, InspectionPlan, plan.id, "change")
 
 
