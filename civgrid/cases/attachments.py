@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
@@ -78,15 +79,18 @@ def check_image(data: bytes) -> CheckedImage:
             with Image.open(io.BytesIO(data)) as img:
                 fmt = img.format or ""
                 if fmt not in FORMATS:
-                    raise Invalid(f"only JPEG, PNG or WebP photos are accepted, not {fmt}")
+                    raise Invalid(
+                        "only JPEG, PNG or WebP photos are accepted, not %(format)s",
+                        format=fmt or "?",
+                    )
                 if img.width * img.height > MAX_PIXELS:
-                    raise Invalid(f"the photo has more than {MAX_PIXELS} pixels")
+                    raise Invalid("the photo has more than %(limit)s pixels", limit=MAX_PIXELS)
                 img.load()  # a real decode, not just the header
                 width, height = img.size
     except Invalid:
         raise
     except Image.DecompressionBombError:
-        raise Invalid(f"the photo has more than {MAX_PIXELS} pixels") from None
+        raise Invalid("the photo has more than %(limit)s pixels", limit=MAX_PIXELS) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
         raise Invalid(
             "the file is not a readable JPEG, PNG or WebP image", reason=str(exc)[:200]
@@ -138,8 +142,13 @@ def store_image(image: CheckedImage) -> None:
     _write(path_for(image.sha256, Rendition.THUMB), clean_copy(image.data, image.format, True))
 
 
-def rendition_file(att: CaseAttachment, rendition: Rendition) -> tuple[Path, str]:
-    """(path, content type) of one rendition of a stored attachment."""
+class Stored(Protocol):
+    sha256: str
+    content_type: str
+
+
+def rendition_file(att: Stored, rendition: Rendition) -> tuple[Path, str]:
+    """(path, content type) of one rendition of a stored photo (a case's or an inspection's)."""
     fmt = next(f for f, (ct, _e) in FORMATS.items() if ct == att.content_type)
     path = path_for(att.sha256, rendition, fmt)
     content_type = "image/jpeg" if rendition == Rendition.THUMB else att.content_type

@@ -119,6 +119,9 @@ class InspectionRecord(Base):
     results: Mapped[list[InspectionResult]] = relationship(
         cascade="all, delete-orphan", order_by="InspectionResult.item_id", lazy="selectin"
     )
+    photos: Mapped[list[InspectionPhoto]] = relationship(
+        cascade="all, delete-orphan", order_by="InspectionPhoto.id", lazy="selectin"
+    )
 
     @property
     def territory_code(self) -> str:
@@ -136,5 +139,29 @@ class InspectionResult(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"), primary_key=True)
     result: Mapped[ItemResult] = mapped_column(EnumText(ItemResult, 8))
     note: Mapped[str] = mapped_column(String(1000), default="")
-    photo: Mapped[str] = mapped_column(String(200), default="")
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+
+
+class InspectionPhoto(Base):
+    """A photo taken for one item of a record, stored by content hash like a case attachment
+    (:mod:`civgrid.cases.attachments`: checked, EXIF-free copies, thumbnail). A photo of a failed
+    item is also its case's attachment (``case_attachment_id``), the same file."""
+
+    __tablename__ = "inspection_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("inspection_records.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    case_attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_attachments.id"), nullable=True
+    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

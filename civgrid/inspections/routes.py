@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
 from civgrid.auth.deps import current_user
 from civgrid.auth.models import User
+from civgrid.cases.attachments import Rendition, check_image, rendition_file
 from civgrid.cases.models import Case
 from civgrid.config import get_settings
 from civgrid.db.session import get_db, get_page_db
-from civgrid.errors import CivgridError, NotFound
+from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.inspections import actions, service
 from civgrid.inspections.models import (
     ChecklistItem,
     ChecklistTemplate,
+    InspectionPhoto,
     InspectionPlan,
     InspectionRecord,
 )
@@ -30,6 +34,7 @@ from civgrid.ledger import actions as ledger_actions
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
 from civgrid.web.responses import AUTHENTICATED
+from civgrid.web.i18n import N_, gettext, request_locale
 from civgrid.web.templating import render
 
 api = APIRouter(prefix="/api/v1/inspections", tags=["inspections"], responses=AUTHENTICATED)
@@ -44,10 +49,25 @@ def _template(db: Session, user: User, template_id: int) -> ChecklistTemplate:
     return scope.get_for(db, user, ChecklistTemplate, template_id, "view")
 
 
-@api.post("/records", status_code=201, response_model=RecordOut)
-def submit(db: DB, user: Staff, body: RecordIn) -> RecordOut:
-    """Record an inspection; each failed item opens a case. Sending the same draft again
-    returns the record already stored."""
+def _localized(exc: CivgridError, locale: str) -> CivgridError:
+    """The error with its text in the caller's language too (``message``), for the field app."""
+    params = {k: v for k, v in exc.detail.items() if isinstance(v, str | int | float)}
+    text = gettext(locale, exc.template)
+    try:
+        text = text % params if "%(" in text else text
+    except (KeyError, ValueError, TypeError):
+        text = exc.message
+    exc.detail = {**exc.detail, "message": text}
+    return exc
+
+
+def _submit(
+    db: Session,
+    user: User,
+    body: RecordIn,
+    photos: Sequence[tuple[int, bytes, str]] = (),
+) -> RecordOut:
+    checked = [actions.ItemPhoto(i, check_image(data), name) for i, data, name in photos]
     template = _template(db, user, body.template_id)
     plan = db.get(InspectionPlan, body.plan_id) if body.plan_id else None
     record = actions.submit_inspection(
@@ -63,12 +83,72 @@ def submit(db: DB, user: Staff, body: RecordIn) -> RecordOut:
         lat=body.lat,
         note=body.note,
         plan=plan,
+        photos=checked,
     )
     case_ids = [r.case_id for r in record.results if r.case_id]
     numbers = db.scalars(select(Case.number).where(Case.id.in_(case_ids))).all() if case_ids else []
     return RecordOut(
-        id=record.id, failed=record.failed, cases=list(numbers), inspected_at=record.inspected_at
+        id=record.id,
+        failed=record.failed,
+        cases=list(numbers),
+        inspected_at=record.inspected_at,
+        photos=len(record.photos),
     )
+
+
+@api.post("/records", status_code=201, response_model=RecordOut)
+def submit(request: Request, db: DB, user: Staff, body: RecordIn) -> RecordOut:
+    """Record an inspection; each failed item opens a case. Sending the same draft again
+    returns the record already stored."""
+    try:
+        return _submit(db, user, body)
+    except CivgridError as exc:
+        raise _localized(exc, request_locale(request)) from None
+
+
+@api.post("/records/with-photos", status_code=201, response_model=RecordOut)
+async def submit_with_photos(request: Request, db: DB, user: Staff) -> RecordOut:
+    """The same as multipart/form-data, with photos: ``record`` is the record's JSON, each photo
+    a file field ``photo-<item id>`` (JPEG, PNG or WebP; at most 3 an item, 10 a record). A
+    failed item's photos become its case's attachments. Nothing is stored unless all is good."""
+    locale = request_locale(request)
+    try:
+        form = await request.form(max_files=actions.MAX_PHOTOS, max_fields=4)
+        raw = form.get("record")
+        try:
+            body = RecordIn.model_validate_json(raw if isinstance(raw, str) else "")
+        except ValidationError as exc:
+            raise Invalid(N_("the inspection record is not valid"), errors=str(exc)[:500]) from None
+        limit = get_settings().attachment_max_bytes
+        photos: list[tuple[int, bytes, str]] = []
+        for key, value in form.multi_items():
+            if key == "record":
+                continue
+            item = key.removeprefix("photo-")
+            if isinstance(value, str) or not item.isdigit() or len(item) > 10:
+                raise Invalid(N_("a photo is for an item that is not on this checklist"))
+            photos.append((int(item), await value.read(limit + 1), value.filename or ""))
+        return await run_in_threadpool(_submit, db, user, body, photos)
+    except CivgridError as exc:
+        raise _localized(exc, locale) from None
+
+
+@api.get("/photos/{photo_id:int}")
+def photo(
+    db: DB,
+    user: Staff,
+    photo_id: Annotated[int, Path(le=MAX_ID)],
+    rendition: Rendition = Rendition.PUBLIC,
+) -> FileResponse:
+    """An inspection photo: ``thumb``, ``public`` (both without EXIF) or the ``original``."""
+    found = db.get(InspectionPhoto, photo_id)
+    if found is None:
+        raise NotFound(f"photo {photo_id} not found")
+    scope.get_for(db, user, InspectionRecord, found.record_id, "view")
+    path, content_type = rendition_file(found, rendition)
+    if not path.exists():
+        raise NotFound("the stored file is missing")
+    return FileResponse(path, media_type=content_type)
 
 
 @api.get("/templates")
@@ -194,6 +274,16 @@ def form_page(
         raise NotFound("no such checklist for this place")
     ctx = {"nav": "inspections", "template": checklist, "kind": kind, "place": place, "plan": plan}
     return render(request, "inspections/form.html", ctx)
+
+
+@pages.get("/inspections/records/{record_id:int}")
+def record_page(
+    request: Request, db: PageDB, user: Staff, record_id: Annotated[int, Path(le=MAX_ID)]
+) -> Response:
+    """One inspection: the place, each item's result and note, its photos and cases."""
+    found = scope.get_for(db, user, InspectionRecord, record_id, "view")
+    ctx = {"nav": "inspections", **service.record_view(db, found)}
+    return render(request, "inspections/record.html", ctx)
 
 
 @pages.get("/field/ledger/new")

@@ -38,6 +38,7 @@ class RecordOut(BaseModel):
     failed: int
     cases: list[str]
     inspected_at: datetime
+    photos: int = 0
 
 
 class ItemEdit(BaseModel):

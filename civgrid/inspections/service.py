@@ -188,6 +188,29 @@ def records_of(db: Session, kind: LedgerKind, target_id: int) -> Sequence[Inspec
     ).all()
 
 
+def record_view(db: Session, record: InspectionRecord) -> dict[str, Any]:
+    """What the record page shows: the checklist's items with results, photos and case numbers."""
+    template = db.get(ChecklistTemplate, record.template_id)
+    items = {i.id: i for i in template.items} if template else {}
+    case_ids = [r.case_id for r in record.results if r.case_id]
+    numbers: dict[int | None, str] = {}
+    if case_ids:
+        query = select(Case.id, Case.number).where(Case.id.in_(case_ids))
+        numbers = {cid: number for cid, number in db.execute(query)}
+    photos: dict[int, list[Any]] = {}
+    for p in record.photos:
+        photos.setdefault(p.item_id, []).append(p)
+    return {
+        "record": record,
+        "template": template,
+        "place": db.get(MODELS[record.target_kind], record.target_id),
+        "rows": [
+            (items.get(r.item_id), r, numbers.get(r.case_id), photos.get(r.item_id, []))
+            for r in record.results
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class InspectionCounts:
     """Inspections in a territory and period: done, failed, failure rate, cases opened."""

@@ -19,14 +19,24 @@ from civgrid.db.base import utcnow
 from civgrid.errors import Conflict, Forbidden, Invalid
 from civgrid.grids.service import grid_at
 from civgrid.ledger import service as _scoped  # noqa: F401  (registers the ledger's scope)
-from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind
+from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind, LicenceKind, Unit, UnitLicence
 from civgrid.ledger.schemas import COLUMNS, address_text, normalise_address, read_row
 from civgrid.web.i18n import N_
 
 OUTSIDE_GRIDS = N_("the point lies outside every grid")
 OUTSIDE_JURISDICTION = N_("this location is outside your jurisdiction")
 # what a history row says was done (shown through the catalogue)
-HISTORY_ACTIONS = (N_("created"), N_("corrected"), N_("imported"), N_("retired"))
+HISTORY_ACTIONS = (
+    N_("created"),
+    N_("corrected"),
+    N_("imported"),
+    N_("retired"),
+    N_("licence added"),
+    N_("licence renewed"),
+    N_("licence retired"),
+)
+# The units sheet's licence columns: the unit's main licence, a row of ``unit_licences``.
+LICENCE_FIELDS = ("licence_no", "licence_expires")
 
 
 def jsonable(value: Any) -> Any:
@@ -40,7 +50,11 @@ def jsonable(value: Any) -> Any:
 
 def row_fields(kind: LedgerKind, values: dict[str, Any]) -> dict[str, Any]:
     """The model fields for read values: the kind's columns plus derived ones."""
-    fields = {c.field: values[c.field] for c in COLUMNS[kind] if c.field in values}
+    fields = {
+        c.field: values[c.field]
+        for c in COLUMNS[kind]
+        if c.field in values and c.field not in LICENCE_FIELDS
+    }
     if kind == LedgerKind.ADDRESSES:
         fields["full_text"] = address_text(values)
         fields["keywords"] = address_keywords(fields["full_text"])
@@ -136,6 +150,8 @@ def add_record(db: Session, kind: LedgerKind, cells: dict[str, Any], *, actor: U
     db.add(row)
     db.flush()
     changes = {k: [None, jsonable(v)] for k, v in row_fields(kind, values).items()}
+    if kind == LedgerKind.UNITS:
+        changes |= set_main_licence(db, row.id, values, None, now)
     _history(db, kind, row, "created", changes, actor)
     db.commit()
     return row
@@ -172,7 +188,9 @@ def correct_record(
         for k, v in fields.items()
         if getattr(row, k) != v
     }
-    if not changes:
+    main = row.main_licence() if kind == LedgerKind.UNITS else None
+    licence = main_licence_changes(values, main) if kind == LedgerKind.UNITS else {}
+    if not changes and not licence:
         return row
     if actor is not None:
         scope.get_for(db, actor, model, row.id, "change")
@@ -180,8 +198,12 @@ def correct_record(
         setattr(row, key, value)
     row.version += 1
     row.updated_at = utcnow()
+    if licence:
+        changes |= set_main_licence(db, row.id, values, main, row.updated_at)
     _history(db, kind, row, "corrected", changes, actor)
     db.commit()
+    if licence:
+        db.expire(row, ["licences"])
     return row
 
 
@@ -202,3 +224,136 @@ def retire_record(
     _history(db, kind, row, "retired", {"reason": [None, reason[:500]]}, actor)
     db.commit()
     return row
+
+
+# --- licences (证照) -------------------------------------------------------------------------
+
+
+def main_licence_changes(values: dict[str, Any], main: UnitLicence | None) -> dict[str, Any]:
+    """What the units sheet's licence cells change in the main licence (blank cells: nothing)."""
+    number, expires = values.get("licence_no") or "", values.get("licence_expires")
+    if not number and expires is None:
+        return {}
+    old_number, old_expires = (main.number, main.expires_on) if main else (None, None)
+    changes = {}
+    if number != old_number:
+        changes["licence_no"] = [old_number, number]
+    if expires != old_expires:
+        changes["licence_expires"] = [jsonable(old_expires), jsonable(expires)]
+    return changes
+
+
+def set_main_licence(
+    db: Session,
+    unit_id: int,
+    values: dict[str, Any],
+    main: UnitLicence | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Write the units sheet's licence cells into the unit's main licence; the changes."""
+    changes = main_licence_changes(values, main)
+    if not changes:
+        return {}
+    number, expires = values.get("licence_no") or "", values.get("licence_expires")
+    if main is None:
+        main = UnitLicence(
+            unit_id=unit_id,
+            kind=LicenceKind.GENERAL,
+            number=number,
+            is_main=True,
+            created_at=now,
+        )
+        db.add(main)
+    main.number, main.expires_on, main.updated_at = number, expires, now
+    return changes
+
+
+def _unit_for_change(db: Session, unit: Unit, actor: User | None) -> None:
+    db.refresh(unit, with_for_update=True)
+    if unit.retired_at is not None:
+        raise Conflict(N_("a retired record cannot be corrected"))
+    if actor is not None:
+        scope.get_for(db, actor, Unit, unit.id, "change")
+
+
+def add_licence(
+    db: Session,
+    unit: Unit,
+    *,
+    kind: LicenceKind,
+    number: str,
+    issuer: str = "",
+    expires_on: date | None = None,
+    actor: User | None,
+) -> UnitLicence:
+    """Add a licence to a unit, or renew it (same kind and number: the issuer and expiry are
+    replaced). One history row on the unit."""
+    number, issuer = (number or "").strip(), (issuer or "").strip()
+    if not number:
+        raise Invalid(N_("the licence number is required"), field="number")
+    if len(number) > 60 or len(issuer) > 100:
+        raise Invalid(N_("longer than %(limit)s characters"), limit=60 if len(number) > 60 else 100)
+    _unit_for_change(db, unit, actor)
+    kind = LicenceKind(kind)
+    found = db.scalar(
+        select(UnitLicence).where(
+            UnitLicence.unit_id == unit.id, UnitLicence.kind == kind, UnitLicence.number == number
+        )
+    )
+    now = utcnow()
+    before: list[Any]
+    if found is None:
+        found = UnitLicence(unit_id=unit.id, kind=kind, number=number, created_at=now)
+        found.is_main = not unit.current_licences
+        db.add(found)
+        action, before = "licence added", [None, None]
+    else:
+        if (found.issuer, found.expires_on, found.retired_at) == (issuer, expires_on, None):
+            return found
+        action, before = "licence renewed", [found.issuer, jsonable(found.expires_on)]
+    found.issuer, found.expires_on, found.retired_at, found.updated_at = (
+        issuer,
+        expires_on,
+        None,
+        now,
+    )
+    _licence_history(db, unit, action, kind, number, before, [issuer, jsonable(expires_on)], actor)
+    return found
+
+
+def retire_licence(db: Session, unit: Unit, licence_id: int, *, actor: User | None) -> UnitLicence:
+    """Retire (注销) one licence of a unit; it stays in the history."""
+    _unit_for_change(db, unit, actor)
+    lic = db.get(UnitLicence, licence_id)
+    if lic is None or lic.unit_id != unit.id:
+        from civgrid.errors import NotFound
+
+        raise NotFound(f"licence {licence_id} not found")
+    if lic.retired_at is not None:
+        raise Conflict(N_("this record is already retired"))
+    lic.retired_at = lic.updated_at = utcnow()
+    old = [lic.issuer, jsonable(lic.expires_on)]
+    _licence_history(db, unit, "licence retired", lic.kind, lic.number, old, [None, None], actor)
+    return lic
+
+
+def _licence_history(
+    db: Session,
+    unit: Unit,
+    action: str,
+    kind: LicenceKind,
+    number: str,
+    before: list[Any],
+    after: list[Any],
+    actor: User | None,
+) -> None:
+    unit.version += 1
+    unit.updated_at = utcnow()
+    what = f"{kind.label_zh} {number}"
+    changes = {
+        f"{what} · 发证机关 issuer": [before[0], after[0]],
+        f"{what} · 有效期至 expires": [before[1], after[1]],
+    }
+    _history(db, LedgerKind.UNITS, unit, action, changes, actor)
+    db.commit()
+    db.expire(unit, ["licences"])

@@ -23,8 +23,15 @@ from civgrid.auth.models import User
 from civgrid.db.base import utcnow
 from civgrid.errors import Invalid
 from civgrid.grids.service import locate_many
-from civgrid.ledger.actions import OUTSIDE_GRIDS, OUTSIDE_JURISDICTION, jsonable, row_fields
-from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind
+from civgrid.ledger.actions import (
+    OUTSIDE_GRIDS,
+    OUTSIDE_JURISDICTION,
+    jsonable,
+    main_licence_changes,
+    row_fields,
+    set_main_licence,
+)
+from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind, UnitLicence
 from civgrid.ledger.schemas import COLUMNS, read_row
 from civgrid.web.i18n import N_, gettext
 
@@ -216,12 +223,18 @@ def _write(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
+    mains = _main_licences(db, [o["id"] for o in existing.values()], kind)
+    licensed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # code → (row, changes)
     for row in rows:
         fields = row_fields(kind, row) | {
             "grid_code": row["grid_code"],
             "village_code": row["village_code"],
         }
         old = existing.get(row["code"])
+        main = mains.get(old["id"]) if old is not None else None
+        licence = main_licence_changes(row, main) if kind == LedgerKind.UNITS else {}
+        if licence:
+            licensed[row["code"]] = (row, licence)
         if old is None:
             inserts.append(fields | {"version": 1, "created_at": now, "updated_at": now})
             continue
@@ -229,7 +242,7 @@ def _write(
             k: [jsonable(old[k]), jsonable(v)]
             for k, v in fields.items()
             if jsonable(old[k]) != jsonable(v)
-        }
+        } | licence
         if old["retired_at"] is not None:
             changes["retired_at"] = [jsonable(old["retired_at"]), None]
         if not changes:
@@ -259,10 +272,33 @@ def _write(
         shown = {c.field for c in COLUMNS[kind]}
         for r in inserts:
             created = {k: [None, jsonable(v)] for k, v in r.items() if k in shown}
+            created |= licensed.get(r["code"], ({}, {}))[1]
             history.append(_change(kind, ids[r["code"]], 1, "imported", created, actor, now))
+    for code, (row, _changes) in licensed.items():
+        unit_id = ids.get(code) or existing[code]["id"]
+        set_main_licence(db, unit_id, row, mains.get(unit_id), now)
     for start in range(0, len(history), CHUNK):
         db.execute(insert(CHANGES), history[start : start + CHUNK])
     result.inserted, result.updated = len(inserts), len(updates)
+
+
+def _main_licences(db: Session, unit_ids: list[int], kind: LedgerKind) -> dict[int, UnitLicence]:
+    """Unit id → its current main licence (the units sheet's licence columns)."""
+    if kind != LedgerKind.UNITS:
+        return {}
+    found: dict[int, UnitLicence] = {}
+    for start in range(0, len(unit_ids), CHUNK):
+        found.update(
+            (lic.unit_id, lic)
+            for lic in db.scalars(
+                select(UnitLicence).where(
+                    UnitLicence.unit_id.in_(unit_ids[start : start + CHUNK]),
+                    UnitLicence.is_main.is_(True),
+                    UnitLicence.retired_at.is_(None),
+                )
+            )
+        )
+    return found
 
 
 def _change(

@@ -20,8 +20,9 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civgrid.choices import LabelledEnum
 from civgrid.db.base import Base, EnumText, UTCDateTime, utcnow
@@ -142,13 +143,65 @@ class Unit(_Placed, Base):
     credit_code: Mapped[str] = mapped_column(String(18), default="")  # 统一社会信用代码
     kind: Mapped[UnitKind] = mapped_column(EnumText(UnitKind, 20), index=True)
     address: Mapped[str] = mapped_column(String(300), default="")
-    licence_no: Mapped[str] = mapped_column(String(60), default="")
-    licence_expires: Mapped[date | None] = mapped_column(Date, nullable=True)
     fire_status: Mapped[FireStatus] = mapped_column(
         EnumText(FireStatus, 20), default=FireStatus.UNCHECKED
     )
     contact_title: Mapped[str] = mapped_column(String(50), default="")  # e.g. 店长, not a name
     work_phone: Mapped[str] = mapped_column(String(30), default="")
+
+    licences: Mapped[list[UnitLicence]] = relationship(
+        order_by=lambda: [UnitLicence.is_main.desc(), UnitLicence.expires_on, UnitLicence.id],
+        lazy="selectin",
+        viewonly=True,
+    )
+
+    @property
+    def current_licences(self) -> list[UnitLicence]:
+        return [lic for lic in self.licences if lic.retired_at is None]
+
+    def main_licence(self) -> UnitLicence | None:
+        return next((lic for lic in self.current_licences if lic.is_main), None)
+
+    # The units sheet's two licence columns are the main licence (docs/ledger.md).
+    @property
+    def licence_no(self) -> str:
+        main = self.main_licence()
+        return main.number if main else ""
+
+    @property
+    def licence_expires(self) -> date | None:
+        main = self.main_licence()
+        return main.expires_on if main else None
+
+
+class LicenceKind(LabelledEnum):
+    GENERAL = ("general", "许可证", "Licence")
+    BUSINESS = ("business", "营业执照", "Business licence")
+    FOOD = ("food", "食品经营许可证", "Food business licence")
+    FIRE = ("fire", "消防安全检查合格证", "Fire-safety certificate")
+    HEALTH = ("health", "卫生许可证", "Health licence")
+    SPECIAL_TRADE = ("special_trade", "特种行业许可证", "Special trade licence")
+    HAZCHEM = ("hazchem", "危险化学品经营许可证", "Hazardous chemicals licence")
+    OTHER = ("other", "其他证照", "Other licence")
+
+
+class UnitLicence(Base):
+    """One licence a unit holds (证照): kind, number, issuer, expiry. Retired, never deleted;
+    the main one is the units sheet's licence columns."""
+
+    __tablename__ = "unit_licences"
+    __table_args__ = (UniqueConstraint("unit_id", "kind", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("ledger_units.id"), index=True)
+    kind: Mapped[LicenceKind] = mapped_column(EnumText(LicenceKind, 20))
+    number: Mapped[str] = mapped_column(String(60))
+    issuer: Mapped[str] = mapped_column(String(100), default="")
+    expires_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    is_main: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Component(_Placed, Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -298,19 +299,32 @@ def detail_page(
     request: Request, db: PageDB, user: Staff, kind: LedgerKind, record_id: int
 ) -> Response:
     """A record, its history, and the forms to correct or retire it."""
+    return render(request, "ledger/detail.html", detail_context(db, user, kind, record_id))
+
+
+def local_today() -> date:
+    from civgrid.config import get_settings
+
+    return datetime.now(get_settings().tz).date()
+
+
+def detail_context(db: Session, user: User, kind: LedgerKind, record_id: int) -> dict[str, Any]:
+    """What the detail page shows: the record, its history, inspections and licences."""
     from civgrid.inspections.service import records_of
+    from civgrid.ledger.models import LicenceKind
 
     row = _record(db, user, kind, record_id)
-    ctx = {
+    return {
         "nav": "ledger",
         "kind": kind,
         "row": row,
         "columns": COLUMNS[kind],
         "history": service.record_history(db, kind, row.id),
         "inspections": records_of(db, kind, row.id),
+        "licence_kinds": list(LicenceKind),
+        "today": local_today(),
         "error": None,
     }
-    return render(request, "ledger/detail.html", ctx)
 
 
 @pages.post("/{kind}/{record_id:int}")
@@ -341,16 +355,7 @@ def _correct(
             actions.correct_record(db, kind, row, cells, actor=user, version=version)
     except CivgridError as exc:
         db.rollback()
-        row = _record(db, user, kind, record_id)
-        ctx = {
-            "nav": "ledger",
-            "kind": kind,
-            "row": row,
-            "columns": COLUMNS[kind],
-            "history": service.record_history(db, kind, row.id),
-            "inspections": [],
-            "error": exc,
-        }
+        ctx = detail_context(db, user, kind, record_id) | {"error": exc}
         return render(request, "ledger/detail.html", ctx, status_code=exc.status_code)
     return RedirectResponse(f"/ledger/{kind.value}/{record_id}", status_code=303)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Select, cast, func, or_, select
@@ -21,6 +22,8 @@ from civgrid.ledger.models import (
     LedgerChange,
     LedgerKind,
     StandardAddress,
+    Unit,
+    UnitLicence,
 )
 
 # Staff see the ledger of their territory; grid staff and admins keep it, in their territory.
@@ -202,3 +205,27 @@ def map_layer(
     ).all()
     clusters = [{"count": int(r.n), "lon": float(r.lon), "lat": float(r.lat)} for r in rows]
     return {"kind": kind.value, "total": total, "clustered": True, "clusters": clusters}
+
+
+EXPIRING_DAYS = 30
+
+
+def expiring_licences(
+    db: Session, user: User | None, *, today: date, territory: str = "", days: int = EXPIRING_DAYS
+) -> list[tuple[UnitLicence, Unit]]:
+    """Current licences of current units that expire within ``days`` (or have expired), in the
+    user's grids, soonest first."""
+    query: Any = (  # Select[UnitLicence, Unit]
+        select(UnitLicence, Unit)
+        .join(Unit, Unit.id == UnitLicence.unit_id)
+        .where(
+            UnitLicence.retired_at.is_(None),
+            Unit.retired_at.is_(None),
+            UnitLicence.expires_on <= today + timedelta(days=days),
+            Unit.grid_code.startswith(territory, autoescape=True),
+        )
+        .order_by(UnitLicence.expires_on, Unit.grid_code, Unit.code)
+    )
+    if user is not None:
+        query = scope.restrict(query, user, "view", Unit)
+    return [(lic, unit) for lic, unit in db.execute(query)]

@@ -257,8 +257,10 @@ def _routers() -> list[APIRouter]:
     from civgrid.divisions import routes as division_routes
     from civgrid.figures import routes as figure_routes
     from civgrid.grids import routes as grid_routes
+    from civgrid.inspections import plan_pages as inspection_plan_pages
     from civgrid.inspections import routes as inspection_routes
     from civgrid.ledger import routes as ledger_routes
+    from civgrid.ledger import routes_licences as licence_routes
     from civgrid.mediation import routes as mediation_routes
     from civgrid.notices import routes as notice_routes
     from civgrid.open311 import routes as open311_routes
@@ -286,10 +288,14 @@ def _routers() -> list[APIRouter]:
         desk_intake_routes.router,
         grid_routes.api,
         grid_routes.pages,
+        licence_routes.api,
+        licence_routes.pages,
         ledger_routes.api,
         ledger_routes.pages,
         inspection_routes.api,
         inspection_routes.pages,
+        inspection_plan_pages.pages,
+        inspection_plan_pages.checklist_pages,
         planning_routes.api,
         planning_routes.pages,
         open311_routes.router,

@@ -7,11 +7,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from civgrid.cases.models import Case, CaseSource
-from civgrid.inspections.models import InspectionRecord
+from civgrid.cases.models import Case, CaseAttachment, CaseSource
+from civgrid.inspections.models import InspectionPhoto, InspectionRecord
+from tests.cases.conftest import png_bytes
 from tests.desk.test_browser import PHONE, login, same_origin
 
 pytestmark = pytest.mark.browser
+
+# the field form's IndexedDB outbox: each entry's first note and its photos (kept as Blobs)
+OUTBOX = """window.civgridInspectionOutbox().then((box) => box.map((e) => ({
+  note: e.record.results[0].note,
+  photos: e.photos.map((p) => ({ name: p.name, blob: p.blob instanceof Blob, size: p.blob.size })),
+})))"""
 
 
 def test_ledger_list_detail_correction_and_map(
@@ -54,6 +61,7 @@ def test_offline_inspection_is_sent_once_when_back_online(
         cases_before = db.scalar(
             select(func.count(Case.id)).where(Case.source == CaseSource.INSPECTION)
         )
+        photos_before = db.scalar(select(func.count(InspectionPhoto.id)))
     ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
     page = ctx.new_page()
     login(page, base, "worker")
@@ -67,11 +75,17 @@ def test_offline_inspection_is_sent_once_when_back_online(
     items.nth(0).locator("input[value=fail]").check()
     items.nth(0).locator("input[name^=note-]").fill("灭火器压力不足")
     ctx.set_offline(True)
+    photo = {"name": "extinguisher.png", "mimeType": "image/png", "buffer": png_bytes()}
+    items.nth(0).locator("input[type=file]").set_input_files(photo)
+    page.wait_for_function("document.querySelector('[data-photos]').textContent.length > 0")
     page.click("#inspection-form button[type=submit]")
     page.wait_for_selector("#inspection-status:not([hidden])")
     assert "离线" in page.inner_text("#inspection-status")
-    outbox = page.evaluate("JSON.parse(localStorage.getItem('civgrid.inspections.outbox'))")
-    assert len(outbox) == 1 and outbox[0]["results"][0]["note"] == "灭火器压力不足"
+    outbox = page.evaluate(OUTBOX)
+    assert len(outbox) == 1 and outbox[0]["note"] == "灭火器压力不足"
+    assert outbox[0]["photos"] == [
+        {"name": "extinguisher.png", "blob": True, "size": len(photo["buffer"])}
+    ]
     screenshot(page, "offline")
     with demo_site.sessions() as db:
         assert db.scalar(select(func.count(InspectionRecord.id))) == before
@@ -79,7 +93,7 @@ def test_offline_inspection_is_sent_once_when_back_online(
     page.wait_for_function(
         "document.getElementById('inspection-status').textContent.includes('已提交')"
     )
-    assert page.evaluate("JSON.parse(localStorage.getItem('civgrid.inspections.outbox'))") == []
+    assert page.evaluate(OUTBOX) == []
     screenshot(page, "sent")
     page.reload()  # nothing is left to send twice
     page.wait_for_load_state("load")
@@ -87,4 +101,7 @@ def test_offline_inspection_is_sent_once_when_back_online(
         assert db.scalar(select(func.count(InspectionRecord.id))) == before + 1
         cases = db.scalar(select(func.count(Case.id)).where(Case.source == CaseSource.INSPECTION))
         assert cases == cases_before + 1
+        photos = db.scalars(select(InspectionPhoto).order_by(InspectionPhoto.id.desc())).all()
+        assert len(photos) == photos_before + 1 and photos[0].case_attachment_id is not None
+        assert db.get(CaseAttachment, photos[0].case_attachment_id).sha256 == photos[0].sha256  # type: ignore[union-attr]
     ctx.close()

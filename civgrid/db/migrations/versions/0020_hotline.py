@@ -1,6 +1,6 @@
 """cases: the optional name a hotline caller or walk-in visitor gives (reporter_name)
 
-Revision ID: 0019_hotline
+Revision ID: 0020_hotline
 Revises: 0018
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_hotline"
-down_revision: str | None = "0018"
+revision: str = "0020_hotline"
+down_revision: str | None = "0019_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
