@@ -33,8 +33,8 @@ from civgrid.inspections.schemas import MAX_ID, ItemEdit, RecordIn, RecordOut
 from civgrid.ledger import actions as ledger_actions
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
-from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.i18n import N_, gettext, request_locale
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
 api = APIRouter(prefix="/api/v1/inspections", tags=["inspections"], responses=AUTHENTICATED)

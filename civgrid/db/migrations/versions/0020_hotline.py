@@ -1,7 +1,7 @@
 """cases: the optional name a hotline caller or walk-in visitor gives (reporter_name)
 
 Revision ID: 0020_hotline
-Revises: 0018
+Revises: 0019_retention
 """
 
 from collections.abc import Sequence

@@ -2,7 +2,7 @@
 licences (unit_licences), the single licence of each unit moved into it as its main licence
 
 Revision ID: 0021_inspection_photos
-Revises: 0018
+Revises: 0020_hotline
 """
 
 from collections.abc import Sequence
