@@ -18,7 +18,7 @@ from civgrid.auth.models import User
 from civgrid.auth.schemas import UserOut
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db
-from civgrid.errors import Forbidden, NotFound
+from civgrid.errors import Forbidden, Invalid, NotFound
 from civgrid.grids.actions import create_neighbourhood_unit
 from civgrid.grids.models import Grid, NeighbourhoodUnit
 from civgrid.grids.schemas import NeighbourhoodUnitOut
@@ -296,7 +296,10 @@ def month(
     format: Annotated[str, Query(pattern="^(json|xlsx)$")] = "json",
 ) -> Any:
     """The monthly patrol table per grid and village: days, hours, days meeting the rule."""
-    first = date.fromisoformat(month + "-01")
+    try:
+        first = date.fromisoformat(month + "-01")
+    except ValueError:
+        raise Invalid("%(value)s is not a month (YYYY-MM)", field="month", value=month) from None
     rows = service.month_table(db, user, month=first, prefix=prefix)
     if format == "xlsx":
         return Response(

@@ -187,3 +187,9 @@ def test_the_sweep_closes_yesterdays_open_patrol_flagged_and_purges_old_points(
     assert patrol.track is None and patrol.duration_s == 290
     assert db.get(PatrolDay, (staffed.worker.id, T0.date())).seconds == 290
     assert db.scalar(select(Patrol.purged_at).where(Patrol.id == patrol.id)) is not None
+
+
+@pytest.mark.parametrize("month", ["0000-01", "2026-13", "2026-00"])
+def test_a_month_that_is_no_month_is_a_422(client: TestClient, staffed, bearer, month) -> None:  # type: ignore[no-untyped-def]
+    r = client.get(f"/api/v1/patrols/month?month={month}", headers=bearer(staffed.leader))
+    assert r.status_code == 422 and r.json()["code"] == "invalid"
