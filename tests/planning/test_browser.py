@@ -41,10 +41,8 @@ def test_proposal_on_the_map(browser, demo_server: str, screenshot, tmp_path: Pa
     page.set_input_files("input[name=units]", str(upload))
     page.click("form[enctype] button[type=submit]")
     page.wait_for_url("**/planning/proposals/*", timeout=60_000)
-    page.wait_for_function(
-        "document.querySelectorAll('#proposal-map path.leaflet-interactive').length > 20",
-        timeout=60_000,
-    )
+    # more than 20 shapes drawn (a locator, not wait_for_function: the CSP forbids eval)
+    page.locator("#proposal-map path.leaflet-interactive").nth(20).wait_for(timeout=60_000)
     text = page.inner_text("body")
     assert "紧凑度" in text and f"{VILLAGE}01" in text
     # a click on a unit dot and then on a grid fills the nudge form
