@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -332,8 +333,28 @@ def browser() -> Iterator[object]:
         pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
+        yield _TestBrowser(b)
         b.close()
+
+
+class _TestBrowser:
+    """Playwright's browser whose pages bypass the site's Content-Security-Policy by default.
+
+    ``page.wait_for_function("…")`` evaluates a string, which the policy's script-src (no
+    'unsafe-eval') refuses. The policy's own browser test passes ``bypass_csp=False``.
+    """
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        return self._browser.new_context(**{"bypass_csp": True, **options})
+
+    def new_page(self, **options: Any) -> Any:
+        return self._browser.new_page(**{"bypass_csp": True, **options})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
 
 
 @pytest.fixture

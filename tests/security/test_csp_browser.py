@@ -39,7 +39,9 @@ class Watched:
 
     def __init__(self, browser: Any) -> None:
         self.problems: list[str] = []
-        self.ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        self.ctx = browser.new_context(
+            viewport={"width": 1400, "height": 900}, locale="zh-CN", bypass_csp=False
+        )
         self.ctx.expose_function("cspViolation", lambda text: self.problems.append(text))
         self.ctx.add_init_script(WATCH)
         self.page = self.ctx.new_page()
