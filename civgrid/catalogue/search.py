@@ -4,8 +4,10 @@ Every active category is held in memory (a few hundred rows, see ``civgrid.db.ca
 names, keywords (pinyin and initials), its class's names and the everyday words of
 ``data/catalogue/search_terms.csv`` ("pothole", "坑洼", "garbage" …). A query is scored against
 each: words of the query found in a category's own names count most, then in its everyday words,
-keywords and class; for Chinese, written without spaces, a category's words found inside the
-query count by their length ("门口的垃圾没人清" holds 垃圾). Categories with the same Chinese
+keywords and class. Pinyin counts as the Chinese it spells: "laji" is 垃圾, an everyday word of
+暴露垃圾 and inside the name 垃圾箱异常, but only a part of 烧垃圾, a word of 露天焚烧. For
+Chinese, written without spaces, a category's words found inside the query count by their
+length ("门口的垃圾没人清" holds 垃圾). Categories with the same Chinese
 name in both lists (占道经营 as G07001 and M09006) are shown once on the public pickers.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from pypinyin import Style, lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,6 +64,8 @@ class _Entry:
     major: str  # the class's names, lower-case
     cjk_terms: tuple[str, ...]  # Chinese words of the category, longest first
     bigrams: frozenset[str]  # pairs of Chinese characters of its name and everyday words
+    name_pinyin: tuple[str, ...]  # its Chinese name in pinyin and initials ("baolulaji", "bllj")
+    terms_pinyin: tuple[str, ...]  # its Chinese everyday words so ("laji", "lj", "shaolaji" …)
 
 
 def _load(db: Session) -> list[_Entry]:
@@ -83,12 +88,18 @@ def _load(db: Session) -> list[_Entry]:
                 major=f"{c.major_name_zh} {c.major_name_en}".lower(),
                 cjk_terms=tuple(cjk),
                 bigrams=_bigrams(" ".join([c.name_zh.replace("异常", ""), *terms])),
+                name_pinyin=_pinyin(c.name_zh),
+                terms_pinyin=tuple(p for t in terms if _CJK.search(t) for p in _pinyin(t)),
             )
         )
     return out
 
 
 _INDEX = TableCache("category_search", _load, (Category,))
+
+
+def _pinyin(text: str) -> tuple[str, str]:
+    return "".join(lazy_pinyin(text)), "".join(lazy_pinyin(text, style=Style.FIRST_LETTER))
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -125,8 +136,14 @@ def _field_weight(e: _Entry, token: str) -> float:
         return 10
     if any(f == t for f in forms for t in e.terms):
         return 8
+    if token in e.terms_pinyin:  # "laji" is 垃圾, an everyday word of M06010 暴露垃圾
+        return 8
+    if any(token in p for p in e.name_pinyin):  # in 暴露垃圾, 垃圾箱异常 …
+        return 7
     if any(f in t for f in forms for t in e.terms):
         return 6
+    if any(token in p for p in e.terms_pinyin):  # only in 烧垃圾, a word of 露天焚烧
+        return 5
     if any(f in e.keywords for f in forms):
         return 4
     if any(f in e.major for f in forms):

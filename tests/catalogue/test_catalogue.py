@@ -106,6 +106,16 @@ def test_search_ranks_own_names_before_class_matches(db: Session, catalogue: Loa
     assert search_categories(db, "m06010")[0].code == "M06010"
 
 
+def test_pinyin_ranks_like_the_chinese_it_spells(db: Session, catalogue: LoadResult) -> None:
+    # "laji" is 垃圾: the rubbish categories come first, as for 垃圾, not 露天焚烧 (G10003),
+    # whose everyday word 烧垃圾 only holds it (it used to come first, by its code).
+    for q in ("laji", "垃圾"):
+        top = [c.code for c in search_categories(db, q, published_only=True, limit=5)]
+        assert top[0] == "M06010", (q, top)
+        assert "G10003" not in top, (q, top)
+    assert search_categories(db, "shaolaji", published_only=True)[0].code in ("G10003", "M06020")
+
+
 def test_search_ignores_wildcards(db: Session, catalogue: LoadResult) -> None:
     assert search_categories(db, "%") == []
     assert search_categories(db, "_") == []

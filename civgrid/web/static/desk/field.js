@@ -8,10 +8,18 @@
   var area = document.getElementById("position-area");
   var marker = null, map = null, context = null, asked = 0;
   function hasPosition() { return lon.value.trim() !== "" && lat.value.trim() !== ""; }
-  // The portal's nearby list asks only with a category and a position (never empty coordinates).
-  window.civgridNearbyReady = function () {
-    return hasPosition() && !!document.querySelector("#category-results [name=category_id]:checked");
-  };
+  // The portal's nearby list asks only with a category and a position (never empty coordinates):
+  // "nearby-ready" is its htmx trigger. (Not an htmx trigger filter: those need eval, which the
+  // Content-Security-Policy refuses, and htmx then lets every event through.)
+  function askNearby() {
+    if (hasPosition() && document.querySelector("#category-results [name=category_id]:checked")) {
+      document.body.dispatchEvent(new CustomEvent("nearby-ready"));
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var t = event.target;
+    if (t && t.name === "category_id" && t.closest && t.closest("#category-results")) { askNearby(); }
+  });
   function say(text, outside) {
     if (!area) { return; }
     area.textContent = text;
@@ -42,7 +50,7 @@
     lat.value = la.toFixed(6);
     show(how);
     checkArea();
-    document.body.dispatchEvent(new CustomEvent("position-set"));  // e.g. the portal's nearby list
+    askNearby();
     if (map && window.L) {
       if (marker) { marker.setLatLng([la, lo]); } else { marker = L.marker([la, lo]).addTo(map); }
     }
