@@ -93,7 +93,7 @@ def choropleth(areas: Sequence[Area], *, title: str, good: str, width=640, heigh
         label = f"{area.name}: {area.shown}"
         body.append(
             Markup(
-                '<a href="{href}" aria-label="{label}"><path d="{d}" fill="{fill}" '
+                '<a href="{href}" translate="no" aria-label="{label}"><path d="{d}" fill="{fill}" '
                 'stroke="#fff" stroke-width="1.2"><title>{label}</title></path></a>'
             ).format(href=area.href, label=label, d=proj.path(area.shape), fill=colour)
         )
@@ -215,7 +215,7 @@ def bar_chart(  # type: ignore[no-untyped-def]
         w = 0 if value is None else (width - label_w - 70) * value / 100
         body.append(
             Markup(
-                '<text x="{lx}" y="{ty}" text-anchor="end" font-size="12" '
+                '<text x="{lx}" y="{ty}" text-anchor="end" font-size="12" translate="no" '
                 'fill="currentColor">{label}</text>'
                 '<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}">'
                 "<title>{label}: {v}</title></rect>"

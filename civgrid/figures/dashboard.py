@@ -273,7 +273,7 @@ class Listed:
 def _open_query(unit: Unit):  # type: ignore[no-untyped-def]
     active = [s for s in OPEN if s != CaseState.SUSPENDED]
     q = (
-        select(Case, Category.name_zh)
+        select(Case, Category)
         .join(Category, Category.id == Case.category_id)
         .where(Case.state.in_(active), Case.due_at.is_not(None))
     )
@@ -292,7 +292,7 @@ class Lists:
     summons: list[tuple[str, str, datetime]] = field(default_factory=list)
 
 
-def lists(db: Session, unit: Unit, now: datetime) -> Lists:
+def lists(db: Session, unit: Unit, now: datetime, locale: str = "zh_CN") -> Lists:
     """Now: overdue cases, open cases by light, summons not acknowledged (no personal data)."""
     cal = get_calendar(db)
     out = Lists(by_light={"green": 0, "yellow": 0, "red": 0})
@@ -304,7 +304,9 @@ def lists(db: Session, unit: Unit, now: datetime) -> Lists:
         if light is None:
             continue
         out.by_light[light.value] += 1
-        row = Listed(case.number, category, case.state, case.territory_code, case.due_at, light)
+        row = Listed(
+            case.number, category.name(locale), case.state, case.territory_code, case.due_at, light
+        )
         if light == Light.RED and len(out.overdue) < LIST_LIMIT:
             out.overdue.append(row)
         elif light == Light.YELLOW and len(out.yellow) < LIST_LIMIT:
@@ -341,12 +343,11 @@ def trend(
     ]
 
 
-def categories(db: Session) -> list[tuple[int, str]]:
+def categories(db: Session, locale: str = "zh_CN") -> list[tuple[int, str]]:
+    """The categories cases were reported in, by code, named in ``locale``."""
     used = select(Case.category_id).distinct()
-    rows = db.execute(
-        select(Category.id, Category.name_zh).where(Category.id.in_(used)).order_by(Category.code)
-    )
-    return [(i, n) for i, n in rows]
+    rows = db.scalars(select(Category).where(Category.id.in_(used)).order_by(Category.code))
+    return [(c.id, c.name(locale)) for c in rows]
 
 
 def territorial_kinds() -> tuple[str, ...]:

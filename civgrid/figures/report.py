@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from civgrid.db.base import utcnow
@@ -104,7 +104,7 @@ def build(
         children=kids,
         ranking=ranked,
         trend=trend,
-        lists=dashboard.lists(db, unit, now),
+        lists=dashboard.lists(db, unit, now, locale),
         map_svg=charts.choropleth(areas, title=_("Map: %(name)s", name=name), good=ind.good),
         heat_svg=charts.heatmap(outlines, points, title=_("Where cases were reported")),
         ranking_svg=charts.bar_chart(
@@ -176,13 +176,15 @@ def summary(
     )
     best = next((r for r in ranked if r.score.value is not None), None)
     if best is not None:
+        # the department's name is data (translate="no"); Markup escapes the other values
+        sentence = _("Best department: %(name)s, %(score)s points (grade %(grade)s).")
         lines.append(
-            _(
-                "Best department: %(name)s, %(score)s points (grade %(grade)s).",
-                name=best.name,
-                score=f"{best.score.value:g}",
-                grade=best.score.grade,
-            )
+            escape(sentence)
+            % {
+                "name": Markup('<span translate="no">%s</span>') % best.name,
+                "score": f"{best.score.value:g}",
+                "grade": best.score.grade,
+            }
         )
     return lines
 

@@ -103,7 +103,7 @@ def _dashboard(  # type: ignore[no-untyped-def]
         "nav": "figures",
         "shown": reports.shown,
         "indicators": INDICATORS,
-        "categories": dashboard.categories(db),
+        "categories": dashboard.categories(db, request_locale(request)),
         "trend_kind": trend,
     }
     return render(request, "figures/page.html", ctx)

@@ -51,7 +51,7 @@ class UnitKind(LabelledEnum):
     WORKSHOP = ("workshop", "小作坊", "Small workshop")
     WAREHOUSE = ("warehouse", "仓库", "Warehouse")
     SCHOOL = ("school", "学校", "School")
-    THREE_SMALL = ("three_small", "三小场所", "Small shop/hotel/workshop (三小场所)")
+    THREE_SMALL = ("three_small", "三小场所", "Small shop, hotel or workshop")
     HOTEL = ("hotel", "旅馆", "Hotel")
     CLINIC = ("clinic", "诊所", "Clinic")
     SITE = ("site", "建筑工地", "Construction site")

@@ -57,6 +57,7 @@ class Column:
     required: bool = False
     choices: tuple[str, ...] = ()  # for the template's data-validation list
     example: str = ""
+    enum: type[LabelledEnum] | None = None  # the choices' labels in the page's language
 
     @property
     def header(self) -> str:
@@ -225,6 +226,7 @@ COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
             _choice(BuildingUse),
             required=True,
             choices=_labels(BuildingUse),
+            enum=BuildingUse,
             example="住宅",
         ),
         LON,
@@ -251,6 +253,7 @@ COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
             _choice(UnitKind),
             required=True,
             choices=_labels(UnitKind),
+            enum=UnitKind,
             example="餐饮店",
         ),
         Column("address", "地址", "address", _text(300), example="石龙路12号"),
@@ -262,6 +265,7 @@ COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
             "fire-safety status",
             _choice(FireStatus),
             choices=_labels(FireStatus),
+            enum=FireStatus,
             example="合格",
         ),
         Column("contact_title", "联系人职务", "contact (job title)", _text(50), example="店长"),
@@ -282,6 +286,7 @@ COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
             "state",
             _choice(ComponentState),
             choices=_labels(ComponentState),
+            enum=ComponentState,
             example="完好",
         ),
         LON,

@@ -42,7 +42,7 @@ def test_ledger_list_detail_correction_and_map(
     page.select_option("#f-fire_status", "存在隐患")
     page.click("form.ledger-form button[type=submit]")
     page.wait_for_selector("#h-history ~ table >> text=消防状态")
-    assert "hazard" in page.inner_text("#h-history ~ table")
+    assert "合格 → 存在隐患" in page.inner_text("#h-history ~ table")  # labels, not raw values
     screenshot(page, "detail")
     page.goto(base + "/ledger/map?kind=components")
     page.wait_for_function("document.getElementById('layer-status').textContent.length > 1")

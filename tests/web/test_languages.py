@@ -25,7 +25,7 @@ from tests.desk.test_browser import PASSWORD
 # Words that are the same in both languages: product and format names, units.
 SHARED_WORDS = frozenset(
     """civgrid English GeoJSON GeoPackage Shapefile Leaflet OpenStreetMap Open311 WGS84 GCJ-02
-    JPEG WebP HEIC Polsby Popper""".split()
+    JPEG WebP HEIC Polsby Popper Excel xlsx""".split()
 )
 ENGLISH_WORD = re.compile(r"\b[A-Za-z][a-z]{3,}\b")
 CHINESE = re.compile(r"[\u3400-\u9fff]+")
