@@ -5,7 +5,7 @@ document.addEventListener("htmx:load", function (event) {
   "use strict";
   var root = event.target;
   var input = root.id === "category-q" ? root : root.querySelector && root.querySelector("#category-q");
-  var chosen = document.querySelector("#category-results [name=category_id]");
+  var chosen = document.querySelector("#category-results [name=category_id]:not([type=hidden])");
   if (input && input.value && !chosen) {
     input.dispatchEvent(new Event("search"));
   }
