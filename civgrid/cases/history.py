@@ -353,7 +353,8 @@ class _CaseState:
         elif m.name in ("handle", "self_handle"):
             att = self.photo(who, at)
             action = A.HANDLE if m.name == "handle" else A.SELF_HANDLE
-            self.move(action, who, at, note=m.note, attachment_ids=[att])
+            data = {"role": who.role.value} if m.name == "self_handle" else None
+            self.move(action, who, at, note=m.note, data=data, attachment_ids=[att])
             if m.name == "self_handle":
                 c["outcome_note"], c["handled_at"] = m.note, at
         elif m.name == "evaluate":
@@ -370,7 +371,9 @@ class _CaseState:
                 "void": A.VOID,
                 "suspend": A.SUSPEND,
             }[m.name]
-            self.move(action, who, at, note=m.note)
+            verify = m.name in ("verify_pass", "verify_fail")
+            data = {"role": who.role.value} if verify else None  # who checked, as the action
+            self.move(action, who, at, note=m.note, data=data)
             if m.name in ("reject", "close", "void"):
                 c["outcome_note"] = m.note
 

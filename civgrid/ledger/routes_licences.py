@@ -21,9 +21,10 @@ from civgrid.ledger import actions, service
 from civgrid.ledger.models import LedgerKind, LicenceKind, Unit, UnitLicence
 from civgrid.ledger.routes import MAX_ID, Territory, _record
 from civgrid.web.i18n import N_
+from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
-api = APIRouter(prefix="/api/v1", tags=["ledger"])
+api = APIRouter(prefix="/api/v1", tags=["ledger"], responses=AUTHENTICATED)
 pages = APIRouter(include_in_schema=False)
 
 DB = Annotated[Session, Depends(get_db)]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 
 def test_unmigrated_database_is_explained(tmp_path: Path) -> None:
-    env = {**os.environ, "CIVGRID_DATA_DIR": str(tmp_path / "nowhere")}
+    # wide enough that Rich does not wrap the advice (a long temporary path, say under xdist)
+    env = {**os.environ, "CIVGRID_DATA_DIR": str(tmp_path / "nowhere"), "COLUMNS": "200"}
     env.pop("CIVGRID_DATABASE_URL", None)
     cmd = [sys.executable, "-m", "civgrid.cli", "calendar", "deadline"]
     r = subprocess.run(
