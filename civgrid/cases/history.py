@@ -353,8 +353,8 @@ class _CaseState:
         elif m.name in ("handle", "self_handle"):
             att = self.photo(who, at)
             action = A.HANDLE if m.name == "handle" else A.SELF_HANDLE
-            data = {"role": who.role.value} if m.name == "self_handle" else None
-            self.move(action, who, at, note=m.note, data=data, attachment_ids=[att])
+            role = {"role": who.role.value} if m.name == "self_handle" else None
+            self.move(action, who, at, note=m.note, data=role, attachment_ids=[att])
             if m.name == "self_handle":
                 c["outcome_note"], c["handled_at"] = m.note, at
         elif m.name == "evaluate":
@@ -372,8 +372,8 @@ class _CaseState:
                 "suspend": A.SUSPEND,
             }[m.name]
             verify = m.name in ("verify_pass", "verify_fail")
-            data = {"role": who.role.value} if verify else None  # who checked, as the action
-            self.move(action, who, at, note=m.note, data=data)
+            role = {"role": who.role.value} if verify else None  # who checked, as the action
+            self.move(action, who, at, note=m.note, data=role)
             if m.name in ("reject", "close", "void"):
                 c["outcome_note"] = m.note
 
