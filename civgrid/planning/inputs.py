@@ -202,6 +202,16 @@ def _site_problems(s: ProtectedSite, boundary: BaseGeometry) -> list[str]:
     return []
 
 
+def _apart(pieces: BaseGeometry, gap_m: float, *, most: int = 100) -> bool:
+    """True when no two of (at most ``most``) pieces lie within ``gap_m`` of each other: no
+    longer reach can join them."""
+    parts = shapely.get_parts(pieces)
+    if len(parts) > most:
+        return False
+    pairs = shapely.STRtree(parts).query(parts, predicate="dwithin", distance=gap_m)
+    return bool((pairs[0] == pairs[1]).all())
+
+
 def boundary_around(geoms: Sequence[BaseGeometry], *, reach_m: float = 40.0) -> BaseGeometry:
     """A boundary enclosing the given features and the streets between them (WGS84): one
     polygon, reaching further (up to eight times) to take in outlying features."""
@@ -211,9 +221,14 @@ def boundary_around(geoms: Sequence[BaseGeometry], *, reach_m: float = 40.0) -> 
         whole = shapely.union_all([whole, *points])
     frame = Frame(whole)
     m = frame.to_metric(whole)
-    for reach in (reach_m * 2**k for k in range(4)):
-        closed = m.buffer(reach, quad_segs=2).buffer(-reach / 2, quad_segs=2)
-        out = polygonal(union([closed, m.buffer(0.5)]))
-        if out.geom_type == "Polygon":
+    reaches = [reach_m * 2**k for k in range(4)]
+    for reach in reaches:
+        # The closing only needs the outline to within a fraction of the reach: simplified, it
+        # costs a fraction of the full detail. The union with the detailed features below keeps
+        # every feature inside (what simplifying shaved off is far less than reach / 2).
+        coarse = m.simplify(reach / 8)
+        closed = coarse.buffer(reach, quad_segs=2).buffer(-reach / 2, quad_segs=2)
+        if closed.geom_type == "Polygon" or _apart(closed, 2 * reaches[-1]):
             break
+    out = polygonal(union([closed, m.buffer(0.5)]))
     return frame.to_wgs84(out)
