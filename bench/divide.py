@@ -144,7 +144,7 @@ def run_maxp(prep: Prepared, cap: float) -> dict[str, Any]:
     child.start()
     child.join(cap)
     if child.is_alive():
-        child.terminate()
+        child.kill()  # SIGKILL: the solver does not stop on SIGTERM
         child.join()
         return {"seconds": cap, "timed_out": True}
     labels, seconds = queue.get(timeout=5)
