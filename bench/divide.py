@@ -24,6 +24,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue as queue_module
 import sys
 import time
 import warnings
@@ -142,12 +143,24 @@ def run_maxp(prep: Prepared, cap: float) -> dict[str, Any]:
         target=_maxp_child, args=((geoms, households, neighbours), queue)
     )
     child.start()
-    child.join(cap)
-    if child.is_alive():
-        child.kill()  # SIGKILL: the solver does not stop on SIGTERM
-        child.join()
-        return {"seconds": cap, "timed_out": True}
-    labels, seconds = queue.get(timeout=5)
+    # Read the result before joining: a child blocks on exit until its queue is drained.
+    deadline = time.monotonic() + cap
+    while True:
+        try:
+            labels, seconds = queue.get(timeout=1)
+            break
+        except queue_module.Empty:
+            if not child.is_alive():
+                try:
+                    labels, seconds = queue.get(timeout=1)
+                    break
+                except queue_module.Empty:
+                    return {"error": f"max-p ended without a result (exit {child.exitcode})"}
+            if time.monotonic() > deadline:
+                child.kill()  # SIGKILL: the solver does not stop on SIGTERM
+                child.join()
+                return {"seconds": cap, "timed_out": True}
+    child.join()
     return score(prep, labels, seconds)
 
 
@@ -337,8 +350,10 @@ def _flat(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
         out[f"{case}_in_band"] = ours["in_band"]
         out[f"{case}_single_polygon"] = ours["contiguous"]
         out[f"{case}_pp_median"] = ours["pp_median"]
-        out[f"{case}_metis_in_band"] = rows["metis contiguous"]["in_band"]
-        out[f"{case}_maxp"] = rows["spopt max-p"].get("in_band", "timed out")
+        out[f"{case}_metis_in_band"] = rows["metis"]["in_band"]
+        out[f"{case}_metis_contiguous_in_band"] = rows["metis contiguous"].get("in_band")
+        maxp = rows["spopt max-p"]
+        out[f"{case}_maxp"] = maxp.get("in_band") or maxp.get("error") or "timed out"
     return out
 
 
