@@ -1,5 +1,5 @@
 """Assessor-like parcels (derived from the Cambridge blocks): what the generator makes, and
-the planner on 1,000 and 13,000 of them (the 50,000 case is in bench/divide.py)."""
+the planner on 1,000, 13,000 and 50,000 of them (timed in bench/divide.py)."""
 
 from __future__ import annotations
 
@@ -81,3 +81,9 @@ def test_thirteen_thousand_parcels(city: list[Parcel]) -> None:
     p, boundary = _divide(city)
     _assert_quality(p, boundary, city)
     assert [g for g in p.grids if g.kind == "exclusive"]  # the heavy tail, each explained
+
+
+def test_fifty_thousand_parcels() -> None:
+    features = parcels(BLOCKS, 50_000)
+    p, boundary = _divide(features)
+    _assert_quality(p, boundary, features)
