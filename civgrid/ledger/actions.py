@@ -382,11 +382,18 @@ def _licence_history(
 ) -> None:
     unit.version += 1
     unit.updated_at = utcnow()
-    what = f"{kind.label_zh} {number}"
-    changes = {
-        f"{what} · 发证机关 issuer": [before[0], after[0]],
-        f"{what} · 有效期至 expires": [before[1], after[1]],
-    }
+    changes = licence_changes(kind, number, before, after)
     _history(db, LedgerKind.UNITS, unit, action, changes, actor)
     db.commit()
     db.expire(unit, ["licences"])
+
+
+def licence_changes(
+    kind: LicenceKind, number: str, before: list[Any], after: list[Any]
+) -> dict[str, list[Any]]:
+    """A unit's history entries for one licence: its issuer and expiry, before → after."""
+    what = f"{kind.label_zh} {number}"
+    return {
+        f"{what} · 发证机关 issuer": [before[0], after[0]],
+        f"{what} · 有效期至 expires": [before[1], after[1]],
+    }

@@ -94,9 +94,9 @@ def test_the_book_prints_component_and_inspection_photos_as_thumbnails(
     site: Site,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    world = site.world
-    component(db, world, "PC-1", photo((20, 90, 160)))
-    component(db, world, "PC-2")  # no photo: not in the photo pages
+    here = site.world
+    component(db, here, "PC-1", photo((20, 90, 160)))
+    component(db, here, "PC-2")  # no photo: not in the photo pages
     passed, failed = site.template.items[0], site.template.items[1]
     inspect(
         db,
@@ -104,7 +104,7 @@ def test_the_book_prints_component_and_inspection_photos_as_thumbnails(
         [(1, photo((160, 40, 20), "JPEG", (3000, 2000))), (0, photo((30, 150, 60), "WEBP"))],
         "book-1",
     )
-    text, images = book(db, world.grid_code, tmp_path)
+    text, images = book(db, here.grid_code, tmp_path)
     assert has(text, "部件照片 Component photos（1）")
     assert has(text, "最近检查照片 Photos of the latest inspections（2）")
     assert has(text, "供水井盖 C01001 · 完好 · PC-1")
@@ -142,22 +142,22 @@ def test_missing_or_broken_photo_files_print_a_placeholder(
     site: Site,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    world = site.world
-    broken = component(db, world, "PX-1", photo((5, 6, 7)))
+    here = site.world
+    broken = component(db, here, "PX-1", photo((5, 6, 7)))
     sha = broken.photo_sha256
     assert sha is not None
     for rendition in (Rendition.THUMB, Rendition.ORIGINAL):  # a disk fault: both unreadable
         stored = path_for(sha, rendition)
         stored.write_bytes(stored.read_bytes()[:200])
-    gone = component(db, world, "PX-2")
+    gone = component(db, here, "PX-2")
     gone.photo = "f" * 64 + ".jpg"  # no such file
-    odd = component(db, world, "PX-3")
+    odd = component(db, here, "PX-3")
     odd.photo = "../../etc/passwd"  # not a reference at all
     db.commit()
     record = inspect(db, site, [(0, photo((8, 9, 10)))], "broken-1")
     for rendition in (Rendition.THUMB, Rendition.ORIGINAL):
         path_for(record.photos[0].sha256, rendition).unlink()
-    text, images = book(db, world.grid_code, tmp_path)
+    text, images = book(db, here.grid_code, tmp_path)
     assert text.count(PLACEHOLDER) == 4
     assert all(has(text, code) for code in ("PX-1", "PX-2", "PX-3"))
     assert images == []
