@@ -201,8 +201,10 @@ def _unit_of(
 def _write(db: Session, rows: list[_Row], result: ImportResult, actor: User | None) -> list[Unit]:
     """Add or renew each row's licence; one history row per changed unit. The changed units."""
     now = utcnow()
-    held = {(lic.unit_id, str(lic.kind), lic.number): lic for r in rows for lic in r.unit.licences}
-    has_current = {r.unit.id: bool(r.unit.current_licences) for r in rows}
+    held = {(h.unit_id, str(h.kind), h.number): h for h in _licences_of(db, rows)}
+    has_current = {r.unit.id: False for r in rows}
+    for known in held.values():
+        has_current[known.unit_id] |= known.retired_at is None
     changed: dict[int, tuple[Unit, dict[str, Any]]] = {}
     for row in rows:
         kind, number = row.values["kind"], row.values["number"]
@@ -240,6 +242,16 @@ def _write(db: Session, rows: list[_Row], result: ImportResult, actor: User | No
     for start in range(0, len(history), CHUNK):
         db.execute(insert(CHANGES), history[start : start + CHUNK])
     return [unit for unit, _ in changed.values()]
+
+
+def _licences_of(db: Session, rows: list[_Row]) -> list[UnitLicence]:
+    """The rows' units' licences, retired ones too, read now (not a unit's loaded list)."""
+    ids = sorted({r.unit.id for r in rows})
+    found: list[UnitLicence] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found.extend(db.scalars(select(UnitLicence).where(UnitLicence.unit_id.in_(chunk))))
+    return found
 
 
 def licence_rows(db: Session, user: User | None, territory: str) -> Iterator[tuple[Any, list[Any]]]:
