@@ -203,9 +203,9 @@ def render_html(figures: Figures, *, for_pdf: bool = False) -> str:
 
 def render_pdf(figures: Figures) -> bytes:
     """The report as PDF, Chinese text in Noto CJK."""
-    from weasyprint import HTML
+    from civgrid.web.pdf import html_to_pdf
 
-    return HTML(string=render_html(figures, for_pdf=True)).write_pdf()  # type: ignore[no-any-return]
+    return html_to_pdf(render_html(figures, for_pdf=True))
 
 
 def render_xlsx(figures: Figures) -> bytes:

@@ -33,7 +33,7 @@ from civgrid.inspections.schemas import MAX_ID, ItemEdit, RecordIn, RecordOut
 from civgrid.ledger import actions as ledger_actions
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
-from civgrid.web.i18n import N_, gettext, request_locale
+from civgrid.web.i18n import N_, localized, request_locale
 from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
 
@@ -47,18 +47,6 @@ Staff = Annotated[User, Depends(current_user)]
 
 def _template(db: Session, user: User, template_id: int) -> ChecklistTemplate:
     return scope.get_for(db, user, ChecklistTemplate, template_id, "view")
-
-
-def _localized(exc: CivgridError, locale: str) -> CivgridError:
-    """The error with its text in the caller's language too (``message``), for the field app."""
-    params = {k: v for k, v in exc.detail.items() if isinstance(v, str | int | float)}
-    text = gettext(locale, exc.template)
-    try:
-        text = text % params if "%(" in text else text
-    except (KeyError, ValueError, TypeError):
-        text = exc.message
-    exc.detail = {**exc.detail, "message": text}
-    return exc
 
 
 def _submit(
@@ -103,7 +91,7 @@ def submit(request: Request, db: DB, user: Staff, body: RecordIn) -> RecordOut:
     try:
         return _submit(db, user, body)
     except CivgridError as exc:
-        raise _localized(exc, request_locale(request)) from None
+        raise localized(exc, request_locale(request)) from None
 
 
 @api.post("/records/with-photos", status_code=201, response_model=RecordOut)
@@ -130,7 +118,7 @@ async def submit_with_photos(request: Request, db: DB, user: Staff) -> RecordOut
             photos.append((int(item), await value.read(limit + 1), value.filename or ""))
         return await run_in_threadpool(_submit, db, user, body, photos)
     except CivgridError as exc:
-        raise _localized(exc, locale) from None
+        raise localized(exc, locale) from None
 
 
 @api.get("/photos/{photo_id:int}")

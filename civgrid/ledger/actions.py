@@ -15,11 +15,20 @@ from sqlalchemy.orm import Session
 from civgrid.audit.actions import record
 from civgrid.auth import scope
 from civgrid.auth.models import User
+from civgrid.cases.attachments import FORMATS, CheckedImage, store_image
 from civgrid.db.base import utcnow
 from civgrid.errors import Conflict, Forbidden, Invalid
 from civgrid.grids.service import grid_at
 from civgrid.ledger import service as _scoped  # noqa: F401  (registers the ledger's scope)
-from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind, LicenceKind, Unit, UnitLicence
+from civgrid.ledger.models import (
+    MODELS,
+    Component,
+    LedgerChange,
+    LedgerKind,
+    LicenceKind,
+    Unit,
+    UnitLicence,
+)
 from civgrid.ledger.schemas import COLUMNS, address_text, normalise_address, read_row
 from civgrid.web.i18n import N_
 
@@ -34,6 +43,7 @@ HISTORY_ACTIONS = (
     N_("licence added"),
     N_("licence renewed"),
     N_("licence retired"),
+    N_("photo set"),
 )
 # The units sheet's licence columns: the unit's main licence, a row of ``unit_licences``.
 LICENCE_FIELDS = ("licence_no", "licence_expires")
@@ -226,6 +236,29 @@ def retire_record(
     return row
 
 
+def set_component_photo(
+    db: Session, component: Component, image: CheckedImage, *, actor: User | None
+) -> Component:
+    """Set or replace an urban component's photo (部件照片), stored by content hash like a case
+    attachment (EXIF-free copy and thumbnail); one history row."""
+    db.refresh(component, with_for_update=True)
+    if component.retired_at is not None:
+        raise Conflict(N_("a retired record cannot be corrected"))
+    if actor is not None:
+        scope.get_for(db, actor, Component, component.id, "change")
+    ref = f"{image.sha256}.{FORMATS[image.format][1]}"
+    if ref == component.photo:
+        return component
+    store_image(image)  # content-addressed: a rolled-back change leaves an unused file, no harm
+    changes = {"photo": [component.photo or None, ref]}
+    component.photo = ref
+    component.version += 1
+    component.updated_at = utcnow()
+    _history(db, LedgerKind.COMPONENTS, component, "photo set", changes, actor)
+    db.commit()
+    return component
+
+
 # --- licences (证照) -------------------------------------------------------------------------
 
 
@@ -349,11 +382,18 @@ def _licence_history(
 ) -> None:
     unit.version += 1
     unit.updated_at = utcnow()
-    what = f"{kind.label_zh} {number}"
-    changes = {
-        f"{what} · 发证机关 issuer": [before[0], after[0]],
-        f"{what} · 有效期至 expires": [before[1], after[1]],
-    }
+    changes = licence_changes(kind, number, before, after)
     _history(db, LedgerKind.UNITS, unit, action, changes, actor)
     db.commit()
     db.expire(unit, ["licences"])
+
+
+def licence_changes(
+    kind: LicenceKind, number: str, before: list[Any], after: list[Any]
+) -> dict[str, list[Any]]:
+    """A unit's history entries for one licence: its issuer and expiry, before → after."""
+    what = f"{kind.label_zh} {number}"
+    return {
+        f"{what} · 发证机关 issuer": [before[0], after[0]],
+        f"{what} · 有效期至 expires": [before[1], after[1]],
+    }

@@ -2,7 +2,8 @@
 
 Cover, the grid's map with its places (server-side SVG, no tile server), staff and work
 phones, dwellings and household totals, units with licence and inspection status,
-components, open cases, the inspection schedule for the coming month, pages for notes.
+components, open cases, the inspection schedule for the coming month, photos of components and
+of the latest inspections (``book_photos``), pages for notes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from civgrid.grids.geo import from_text
 from civgrid.grids.models import Grid
 from civgrid.inspections.models import ChecklistTemplate, InspectionRecord
 from civgrid.inspections.service import due_inspections
+from civgrid.ledger.book_photos import book_photos
 from civgrid.ledger.models import Component, Dwelling, LedgerKind, Unit
 from civgrid.ledger.schemas import component_classes
 from civgrid.web.templating import environment
@@ -139,6 +141,7 @@ def book_context(
     ).all()
     schedule = due_inspections(db, user, today=today, territory=grid.code, horizon_days=31)
     templates = {t.id: t for t in db.scalars(select(ChecklistTemplate))}
+    tz = get_settings().tz
     return {
         "grid": grid,
         "today": today,
@@ -159,8 +162,8 @@ def book_context(
         "schedule": schedule,
         "templates": templates,
         "note_pages": range(NOTE_PAGES),
-        "tz": get_settings().tz,
-    }
+        "tz": tz,
+    } | book_photos(db, grid, tz)
 
 
 def _last_inspections(
@@ -195,6 +198,6 @@ def book_html(db: Session, grid: Grid, *, today: date, user: User | None = None)
 
 def build_book(db: Session, grid: Grid, *, today: date, user: User | None = None) -> bytes:
     """The grid book as A4 PDF bytes."""
-    from weasyprint import HTML
+    from civgrid.web.pdf import html_to_pdf
 
-    return HTML(string=book_html(db, grid, today=today, user=user)).write_pdf()  # type: ignore[no-any-return]
+    return html_to_pdf(book_html(db, grid, today=today, user=user))

@@ -17,14 +17,14 @@ from rich.progress import (
 )
 
 from civgrid.errors import CivgridError
-from civgrid.ledger.models import LedgerKind
+from civgrid.ledger.schemas import SHEETS, Sheet, sheet_of
 from civgrid.web.i18n import gettext as translate
 
 app = typer.Typer(
     help="The grid ledger: Excel template, import, export, grid book.", no_args_is_help=True
 )
 console = Console()
-KINDS = ", ".join(k.value for k in LedgerKind)
+KINDS = ", ".join(k.value for k in SHEETS)  # the five kinds and the licences sheet
 
 
 def _session():  # type: ignore[no-untyped-def]
@@ -33,9 +33,9 @@ def _session():  # type: ignore[no-untyped-def]
     return session_factory()()
 
 
-def _kind(value: str) -> LedgerKind:
+def _kind(value: str) -> Sheet:
     try:
-        return LedgerKind(value)
+        return sheet_of(value)
     except ValueError:
         raise typer.BadParameter(f"KIND is one of: {KINDS}") from None
 

@@ -32,7 +32,7 @@ from civgrid.ledger.actions import (
     set_main_licence,
 )
 from civgrid.ledger.models import MODELS, LedgerChange, LedgerKind, UnitLicence
-from civgrid.ledger.schemas import COLUMNS, read_row
+from civgrid.ledger.schemas import COLUMNS, LicenceSheet, Sheet, read_row, sheet_columns
 from civgrid.web.i18n import N_, gettext
 
 CHANGES = cast(Table, LedgerChange.__table__)
@@ -60,7 +60,7 @@ class RowError:
 
 @dataclass
 class ImportResult:
-    kind: LedgerKind
+    kind: Sheet
     rows: int = 0
     inserted: int = 0
     updated: int = 0
@@ -132,10 +132,10 @@ def _read_csv(data: bytes) -> list[list[Any]]:
     return [list(r) for r in csv.reader(io.StringIO(text))]
 
 
-def column_positions(kind: LedgerKind, header: Sequence[str]) -> dict[str, int]:
+def column_positions(kind: Sheet, header: Sequence[str]) -> dict[str, int]:
     """Field → column index, matching the zh header, the en header, both, or the field name."""
     wanted: dict[str, str] = {}
-    for col in COLUMNS[kind]:
+    for col in sheet_columns(kind):
         for name in (col.header, col.zh, col.en, col.field):
             wanted[name.lower()] = col.field
     found: dict[str, int] = {}
@@ -143,7 +143,7 @@ def column_positions(kind: LedgerKind, header: Sequence[str]) -> dict[str, int]:
         key = wanted.get(name.strip().lower())
         if key is not None and key not in found:
             found[key] = i
-    missing = [c for c in COLUMNS[kind] if c.required and c.field not in found]
+    missing = [c for c in sheet_columns(kind) if c.required and c.field not in found]
     if missing:
         columns = ", ".join(c.header for c in missing)
         raise refused(N_("the header lacks required columns: %(columns)s"), columns=columns)
@@ -252,7 +252,7 @@ def _write(
         updates.append(
             fields | {"_id": old["id"], "version": version, "retired_at": None, "updated_at": now}
         )
-        history.append(_change(kind, old["id"], version, "imported", changes, actor, now))
+        history.append(history_row(kind, old["id"], version, "imported", changes, actor, now))
     ids: dict[str, int] = {}
     adding = insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True)
     for start in range(0, len(inserts), CHUNK):
@@ -273,7 +273,7 @@ def _write(
         for r in inserts:
             created = {k: [None, jsonable(v)] for k, v in r.items() if k in shown}
             created |= licensed.get(r["code"], ({}, {}))[1]
-            history.append(_change(kind, ids[r["code"]], 1, "imported", created, actor, now))
+            history.append(history_row(kind, ids[r["code"]], 1, "imported", created, actor, now))
     for code, (row, _changes) in licensed.items():
         unit_id = ids.get(code) or existing[code]["id"]
         set_main_licence(db, unit_id, row, mains.get(unit_id), now)
@@ -301,7 +301,7 @@ def _main_licences(db: Session, unit_ids: list[int], kind: LedgerKind) -> dict[i
     return found
 
 
-def _change(
+def history_row(
     kind: LedgerKind,
     record_id: int,
     version: int,
@@ -324,7 +324,7 @@ def _change(
 
 def import_rows(
     db: Session,
-    kind: LedgerKind,
+    kind: Sheet,
     header: list[str],
     raw: list[list[Any]],
     *,
@@ -332,6 +332,10 @@ def import_rows(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Check every row, then write them all in one transaction, or write nothing."""
+    if isinstance(kind, LicenceSheet):
+        from civgrid.ledger.licence_sheet import import_licences  # it builds on this module
+
+        return import_licences(db, header, raw, actor=actor, progress=progress)
     if actor is not None:
         scope.check_role(actor, MODELS[kind], "change")
     result = ImportResult(kind, rows=len(raw), header=header, raw=raw)
@@ -367,13 +371,13 @@ def import_rows(
 
 def import_file(
     db: Session,
-    kind: LedgerKind,
+    kind: Sheet,
     path: Path,
     *,
     actor: User | None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import an .xlsx or .csv file of ``kind`` (all or nothing)."""
+    """Import an .xlsx or .csv file of ``kind`` or of licences (all or nothing)."""
     header, raw = read_table(path)
     return import_rows(db, kind, header, raw, actor=actor, progress=progress)
 

@@ -6,6 +6,7 @@ A unit keeps a *work* contact (a job title and a work phone), not a person's ide
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -26,6 +27,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civgrid.choices import LabelledEnum
 from civgrid.db.base import Base, EnumText, UTCDateTime, utcnow
+
+PHOTO_REF = re.compile(r"^([0-9a-f]{64})\.(jpg|png|webp)$")
 
 
 class LedgerKind(LabelledEnum):
@@ -216,7 +219,14 @@ class Component(_Placed, Base):
     state: Mapped[ComponentState] = mapped_column(
         EnumText(ComponentState, 20), default=ComponentState.INTACT
     )
-    photo: Mapped[str] = mapped_column(String(200), default="")  # attachment reference
+    # A photo stored like a case attachment (content hash): "<sha256>.<jpg|png|webp>", or "".
+    photo: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def photo_sha256(self) -> str | None:
+        """The stored photo's content hash, or None without one (or with a malformed reference)."""
+        found = PHOTO_REF.match(self.photo or "")
+        return found.group(1) if found else None
 
 
 class LedgerChange(Base):

@@ -23,8 +23,8 @@ from civgrid.grids.models import Grid
 from civgrid.ledger import actions, service
 from civgrid.ledger.exporter import export_file, write_template
 from civgrid.ledger.importer import MAX_BYTES, import_rows, read_table, write_error_workbook
-from civgrid.ledger.models import MODELS, LedgerKind
-from civgrid.ledger.schemas import COLUMNS
+from civgrid.ledger.models import MODELS, LedgerKind, Unit
+from civgrid.ledger.schemas import COLUMNS, LicenceSheet, Sheet
 from civgrid.web.i18n import N_, request_locale
 from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
@@ -143,7 +143,17 @@ def retire(
 # --- files ---------------------------------------------------------------------------------
 
 
-def template_response(kind: LedgerKind) -> Response:
+def sheet_model(kind: Sheet) -> type[Any]:
+    """The table whose scope rules a sheet's files: the kind's, or units' for licences."""
+    return Unit if isinstance(kind, LicenceSheet) else MODELS[kind]
+
+
+def list_kind(kind: Sheet) -> LedgerKind:
+    """The list page a sheet's import returns to (licences: the units)."""
+    return LedgerKind.UNITS if isinstance(kind, LicenceSheet) else kind
+
+
+def template_response(kind: Sheet) -> Response:
     buf = io.BytesIO()
     write_template(kind, buf)
     name = f"ledger-{kind.value}-template.xlsx"
@@ -151,10 +161,8 @@ def template_response(kind: LedgerKind) -> Response:
     return Response(buf.getvalue(), media_type=XLSX, headers=headers)
 
 
-def export_response(
-    db: Session, user: User, kind: LedgerKind, territory: str, fmt: str
-) -> Response:
-    scope.check_role(user, MODELS[kind], "view")
+def export_response(db: Session, user: User, kind: Sheet, territory: str, fmt: str) -> Response:
+    scope.check_role(user, sheet_model(kind), "view")
     suffix = "." + fmt
     if suffix not in MEDIA:
         raise Invalid(N_("export to .xlsx, .csv or .gpkg"))
@@ -167,7 +175,7 @@ def export_response(
 
 
 async def import_upload(
-    db: Session, user: User, kind: LedgerKind, upload: UploadFile, locale: str
+    db: Session, user: User, kind: Sheet, upload: UploadFile, locale: str
 ) -> Response:
     """Import an uploaded file (all or nothing); bad rows answer 422 with the error workbook."""
     suffix = Path(upload.filename or "").suffix.lower()
@@ -195,24 +203,24 @@ async def import_upload(
 
 
 @api.get("/{kind}/template.xlsx")
-def template_api(user: Staff, kind: LedgerKind) -> Response:
-    """The import template of a kind."""
+def template_api(user: Staff, kind: Sheet) -> Response:
+    """The import template of a kind, or of the licences sheet (``licences``)."""
     return template_response(kind)
 
 
 @api.get("/{kind}/export/{fmt}")
-def export_api(
-    db: DB, user: Staff, kind: LedgerKind, fmt: str, territory: Territory = ""
-) -> Response:
-    """A kind's records in a grid or division, as xlsx, csv or gpkg (only the caller's grids)."""
+def export_api(db: DB, user: Staff, kind: Sheet, fmt: str, territory: Territory = "") -> Response:
+    """A kind's records (or ``licences``: units' current licences) in a grid or division, as
+    xlsx, csv or gpkg (only the caller's grids)."""
     return export_response(db, user, kind, territory, fmt)
 
 
 @api.post("/{kind}/import")
 async def import_api(
-    request: Request, db: DB, user: Staff, kind: LedgerKind, file: UploadFile
+    request: Request, db: DB, user: Staff, kind: Sheet, file: UploadFile
 ) -> Response:
-    """Import an .xlsx or .csv; 422 with the error workbook if any row is bad."""
+    """Import an .xlsx or .csv of a kind or of ``licences``; 422 with the error workbook if any
+    row is bad."""
     return await import_upload(db, user, kind, file, request_locale(request))
 
 
@@ -361,29 +369,30 @@ def _correct(
 
 
 @pages.get("/{kind}/template.xlsx")
-def template_page(user: Staff, kind: LedgerKind) -> Response:
+def template_page(user: Staff, kind: Sheet) -> Response:
     return template_response(kind)
 
 
 @pages.get("/{kind}/export.{fmt}")
 def export_page(
-    db: PageDB, user: Staff, kind: LedgerKind, fmt: str, territory: Territory = ""
+    db: PageDB, user: Staff, kind: Sheet, fmt: str, territory: Territory = ""
 ) -> Response:
     return export_response(db, user, kind, territory, fmt)
 
 
 @pages.post("/{kind}/import")
 async def import_page(
-    request: Request, db: PageDB, user: Staff, kind: LedgerKind, file: UploadFile
+    request: Request, db: PageDB, user: Staff, kind: Sheet, file: UploadFile
 ) -> Response:
     """Import from the list page: back to the list, or the error workbook to download."""
     try:
         response = await import_upload(db, user, kind, file, request_locale(request))
     except Invalid as exc:  # the whole file refused: say why, in the user's language
-        ctx = {"nav": "ledger", "kind": kind, "error": exc}
+        ctx = {"nav": "ledger", "kind": list_kind(kind), "error": exc}
         return render(request, "ledger/import_refused.html", ctx, status_code=exc.status_code)
     if response.status_code == 200:
-        return RedirectResponse(f"/ledger?kind={kind.value}&imported=1", status_code=303)
+        back = list_kind(kind).value
+        return RedirectResponse(f"/ledger?kind={back}&imported=1", status_code=303)
     return response
 
 

@@ -1,7 +1,8 @@
 """The columns of each ledger kind: headers (zh-CN and en), how a cell is read and checked.
 
 One spec serves the Excel template, the import, the export and the field form, so the five
-kinds are read the same way wherever they come from.
+kinds are read the same way wherever they come from. The licences sheet (units' licences in
+bulk) has its columns here too and goes through the same template, import and export.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from civgrid.ledger.models import (
     ComponentState,
     FireStatus,
     LedgerKind,
+    LicenceKind,
     UnitKind,
 )
 from civgrid.web.i18n import N_
@@ -295,6 +297,51 @@ COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
 }
 
 
+class LicenceSheet(LabelledEnum):
+    """The licences sheet (证照表): not a ledger kind of its own, a licence belongs to a unit."""
+
+    LICENCES = ("licences", "证照", "Licences")
+
+
+# What `civgrid ledger template|import|export KIND` and the file routes take.
+Sheet = LedgerKind | LicenceSheet
+SHEETS: tuple[Sheet, ...] = (*LedgerKind, *LicenceSheet)
+
+# A row is one licence of one unit, named by its ledger code or its credit code (one of them).
+UNIT_REF = ("unit_code", "credit_code")
+LICENCE_COLUMNS: tuple[Column, ...] = (
+    Column("unit_code", "单位编码", "unit code", _code, example="U-0001"),
+    Column("credit_code", "统一社会信用代码", "credit code", _credit_code, example=""),
+    Column(
+        "kind",
+        "证照类型",
+        "licence kind",
+        _choice(LicenceKind),
+        required=True,
+        choices=_labels(LicenceKind),
+        enum=LicenceKind,
+        example="食品经营许可证",
+    ),
+    Column(
+        "number", "证照编号", "licence no.", _text(60), required=True, example="JY14419000000001"
+    ),
+    Column("issuer", "发证机关", "issuer", _text(100), example="东莞市市场监督管理局"),
+    Column("expires_on", "有效期至", "expires", _date, example="2027-06-30"),
+)
+
+
+def sheet_of(value: str) -> Sheet:
+    """The sheet named ``value`` (a ledger kind or ``licences``); ValueError if none."""
+    for sheet in SHEETS:
+        if sheet.value == value:
+            return sheet
+    raise ValueError(value)
+
+
+def sheet_columns(sheet: Sheet) -> tuple[Column, ...]:
+    return LICENCE_COLUMNS if isinstance(sheet, LicenceSheet) else COLUMNS[sheet]
+
+
 def normalise_address(text: str) -> str:
     """The address as a match key: full-width folded (NFKC), no spaces or punctuation, lower."""
     folded = unicodedata.normalize("NFKC", text).lower()
@@ -330,9 +377,21 @@ def read_row(
     kind: LedgerKind, cells: dict[str, Any]
 ) -> tuple[dict[str, Any], list[tuple[str, CellError]]]:
     """One row read by the kind's columns: (values by field, [(field, error) …])."""
+    values, errors = read_cells(COLUMNS[kind], cells)
+    if not errors and not values.get("code"):
+        values["code"] = derived_code(kind, values)
+        if not values["code"]:
+            errors.append(("code", CellError(N_("give a code or an address"))))
+    return values, errors
+
+
+def read_cells(
+    columns: tuple[Column, ...], cells: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, CellError]]]:
+    """Cells read by their columns: (values by field, [(field, error) …])."""
     values: dict[str, Any] = {}
     errors: list[tuple[str, CellError]] = []
-    for col in COLUMNS[kind]:
+    for col in columns:
         raw = cells.get(col.field)
         if col.required and _plain(raw) == "":
             errors.append((col.field, CellError(N_("required"))))
@@ -344,10 +403,6 @@ def read_row(
             values[col.field] = col.read(raw)
         except CellError as exc:
             errors.append((col.field, exc))
-    if not errors and not values.get("code"):
-        values["code"] = derived_code(kind, values)
-        if not values["code"]:
-            errors.append(("code", CellError(N_("give a code or an address"))))
     return values, errors
 
 

@@ -151,11 +151,13 @@ def _cell(db: Session, value: Any) -> Any:
 
 
 def _grid_card(db: Session, grid: Grid) -> dict[str, Any]:
-    """The grid map's card: the ledger's household count beside the filed one."""
+    """The grid map's card: the ledger's household count beside the filed one, and the way to
+    the grid's ledger page (with the grid book)."""
     figures = household_figures(db, grid)
     return {
         "ledger_households": figures.ledger,
         "households_difference": f"{figures.difference:+d}",
+        "ledger_page": f"/ledger/grids/{grid.code}",
     }
 
 

@@ -31,7 +31,6 @@ def agreement_html(db: Session, user: User, dispute: Dispute, locale: str = "zh_
 
 def agreement_pdf(db: Session, user: User, dispute: Dispute, locale: str = "zh_CN") -> bytes:
     """The agreement as a PDF (Chinese text in the CJK fonts the system provides)."""
-    from weasyprint import HTML
+    from civgrid.web.pdf import html_to_pdf
 
-    pdf = HTML(string=agreement_html(db, user, dispute, locale)).write_pdf()
-    return bytes(pdf or b"")
+    return html_to_pdf(agreement_html(db, user, dispute, locale))

@@ -261,6 +261,7 @@ def _routers() -> list[APIRouter]:
     from civgrid.inspections import routes as inspection_routes
     from civgrid.ledger import routes as ledger_routes
     from civgrid.ledger import routes_licences as licence_routes
+    from civgrid.ledger import routes_photos as component_photo_routes
     from civgrid.mediation import routes as mediation_routes
     from civgrid.notices import routes as notice_routes
     from civgrid.open311 import routes as open311_routes
@@ -292,6 +293,8 @@ def _routers() -> list[APIRouter]:
         licence_routes.pages,
         ledger_routes.api,
         ledger_routes.pages,
+        component_photo_routes.api,
+        component_photo_routes.pages,
         inspection_routes.api,
         inspection_routes.pages,
         inspection_plan_pages.pages,

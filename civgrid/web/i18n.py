@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 from fastapi import Request
 
 from civgrid.config import get_settings
+from civgrid.errors import CivgridError
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LOCALES = ("zh_CN", "en")
@@ -27,6 +28,18 @@ def catalogue(locale: str) -> dict[str, str]:
 
 def gettext(locale: str, message: str) -> str:
     return catalogue(locale).get(message, message)
+
+
+def localized(exc: CivgridError, locale: str) -> CivgridError:
+    """The error with its text in the caller's language too (``message``), for API callers."""
+    params = {k: v for k, v in exc.detail.items() if isinstance(v, str | int | float)}
+    text = gettext(locale, exc.template)
+    try:
+        text = text % params if "%(" in text else text
+    except (KeyError, ValueError, TypeError):
+        text = exc.message
+    exc.detail = {**exc.detail, "message": text}
+    return exc
 
 
 def request_locale(request: Request) -> str:

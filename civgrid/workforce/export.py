@@ -84,8 +84,7 @@ def appraisal_pdf(
     division: str,
 ) -> bytes:
     """The quarter's appraisal as a printable PDF (WeasyPrint, Chinese)."""
-    from weasyprint import HTML
-
+    from civgrid.web.pdf import html_to_pdf
     from civgrid.web.templating import environment
 
     html = (
@@ -100,4 +99,4 @@ def appraisal_pdf(
             division=division,
         )
     )
-    return bytes(HTML(string=html).write_pdf())
+    return html_to_pdf(html)

@@ -156,9 +156,8 @@ def record_meeting(
 
 def meeting_pdf(db: Session, meeting: GridMeeting, grid: Grid, *, locale: str = "zh_CN") -> bytes:
     """The meeting as a printable PDF (WeasyPrint), Chinese first."""
-    from weasyprint import HTML
-
     from civgrid.cases.models import CaseSource
+    from civgrid.web.pdf import html_to_pdf
     from civgrid.web.templating import environment
 
     names = dict(
@@ -176,4 +175,4 @@ def meeting_pdf(db: Session, meeting: GridMeeting, grid: Grid, *, locale: str = 
             attendees=[names[u] for u in meeting.attendees if u in names],
         )
     )
-    return bytes(HTML(string=html).write_pdf())
+    return html_to_pdf(html)

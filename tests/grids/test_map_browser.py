@@ -24,6 +24,9 @@ def test_demo_map_shows_grids_card_and_problems(browser, demo_server: str, scree
     page.wait_for_selector("#grid-card dd", timeout=20_000)
     card = page.inner_text("#grid-card")
     assert "4419001010" in card and "网格长 黄伟" in card
+    ledger = page.locator("#grid-card a[data-href=ledger_page]")
+    assert (ledger.get_attribute("href") or "").startswith("/ledger/grids/4419001010")
+    assert ledger.inner_text() == "本网格台账与网格台账册"
     # the demo's grids come from the automatic division: every check passes
     page.wait_for_function(
         "document.querySelector('#grid-problems').innerText.includes('未发现问题')"

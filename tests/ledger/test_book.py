@@ -92,3 +92,13 @@ def test_the_grid_map_card_shows_the_ledger_count(
     card = card["properties"]["card"]
     assert card["ledger_households"] == 4
     assert card["households_difference"] == f"{4 - grid.households:+d}"
+    assert card["ledger_page"] == f"/ledger/grids/{grid.code}"  # the way to the book
+
+
+def test_the_ledger_list_of_a_grid_leads_to_its_page(
+    client: TestClient, db: Session, place: Place
+) -> None:
+    login(client, place.worker)
+    page = client.get(f"/ledger?kind=units&territory={place.grid_code}")
+    assert f'href="/ledger/grids/{place.grid_code}"' in page.text
+    assert 'href="/ledger/grids/' not in client.get("/ledger?kind=units").text

@@ -50,6 +50,12 @@
         if (k === "problems") n.textContent = (problems[p.code] || []).join(", ");
         else n.textContent = p[k] === null || p[k] === undefined ? "—" : p[k];
       });
+      // links the card offers (same-site paths only), e.g. the grid's ledger and book
+      node.querySelectorAll("[data-href]").forEach((a) => {
+        const href = p[a.dataset.href];
+        if (typeof href === "string" && href.startsWith("/") && !href.startsWith("//")) a.href = href;
+        else a.remove();
+      });
       const slot = node.querySelector("[data-slot=open-cases]");
       if (slot && p.open_cases !== null && p.open_cases !== undefined) {
         slot.textContent = typeof p.open_cases === "object" ? JSON.stringify(p.open_cases) : p.open_cases;
