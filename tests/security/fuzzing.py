@@ -85,7 +85,8 @@ class Tally:
 
     statuses: Counter[int] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one line each: 5xx, unlike, timeout
+    unlike_document: int = 0
     operations: set[str] = field(default_factory=set)
 
     @property
@@ -100,7 +101,7 @@ class Tally:
                 "requests": self.requests,
                 "server_errors": sum(self.server_errors.values()),
                 "server_errors_by_operation": dict(self.server_errors),
-                "unlike_document": len(self.failures),
+                "unlike_document": self.unlike_document,
                 "statuses": {str(s): n for s, n in sorted(self.statuses.items())},
             },
             ensure_ascii=False,
@@ -160,9 +161,10 @@ class Fuzzer:
         mine.statuses[response.status_code] += 1
         if response.status_code >= 500:
             mine.server_errors[label] += 1
-            raised = self.served.errors[errors:]
+            # the exception, or (one the app's handler answered itself) the request id
+            raised = self.served.errors[errors:] or [response.headers.get("X-Request-ID", "")]
             mine.failures.append(
-                f"{who} {label} → {response.status_code} {raised[:1]}: "
+                f"{who} {label} → {response.status_code} ({raised[0]}): "
                 f"{case.as_curl_command(headers=headers)}"
             )
             return
@@ -171,11 +173,13 @@ class Fuzzer:
         except FailureGroup as exc:
             what = " | ".join(str(exc).strip().splitlines()[:3])
             mine.failures.append(f"{who} {label} → {response.status_code}: {what}")
+            mine.unlike_document += 1
 
     def _add(self, mine: Tally) -> None:
         self.tally.statuses.update(mine.statuses)
         self.tally.server_errors.update(mine.server_errors)
         self.tally.failures.extend(mine.failures)
+        self.tally.unlike_document += mine.unlike_document
         self.tally.operations |= mine.operations
 
 
