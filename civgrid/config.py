@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     retention_audit_ip_days: int = Field(180, ge=1)
     # A photo original's EXIF location, this long after its case is closed.
     retention_photo_location_days: int = Field(180, ge=1)
+    # Dispute parties' names and contacts, this long after the dispute is concluded (agreed,
+    # withdrawn or referred): then pseudonymised (当事人甲, 乙 …). Three years, the limitation
+    # period for a claim on the agreement (Civil Code Art. 188); see docs/scope.md.
+    retention_dispute_parties_days: int = Field(1095, ge=1)
     # Daily patrol hours required, per grid kind ("comprehensive:4,exclusive:2").
     patrol_daily_hours: str = "comprehensive:4,exclusive:4"
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from civgrid.config import get_settings
 from civgrid.errors import Invalid
+from civgrid.text import is_digits
 from civgrid.web.i18n import N_, gettext
 
 PAGE_SIZE = 20
@@ -95,7 +96,7 @@ def _int(
     raw = raw.strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
+    if not is_digits(raw) or not 1 <= int(raw) <= high:
         errors.append(FilterError(name, message, {"high": high}))
         return default
     return int(raw)

@@ -16,6 +16,7 @@ from civgrid.catalogue.loader import LoadResult, load_catalogue, pinyin_keywords
 from civgrid.catalogue.models import Category, CategoryKind, RoutingRule, Stage, TimeLimit
 from civgrid.departments.models import Department
 from civgrid.errors import Conflict, Forbidden, Invalid, NotFound
+from civgrid.text import is_digits
 
 __all__ = [
     "LoadResult",
@@ -267,7 +268,7 @@ def add_routing_rule(
 
 
 def _check_prefix(division_prefix: str) -> None:
-    if (division_prefix and not division_prefix.isdigit()) or len(
+    if (division_prefix and not is_digits(division_prefix)) or len(
         division_prefix
     ) not in PREFIX_LENGTHS:
         raise Invalid(

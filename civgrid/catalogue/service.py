@@ -14,6 +14,7 @@ from civgrid.catalogue.models import Category, CategoryKind, RoutingRule, Stage,
 from civgrid.db.cache import TableCache
 from civgrid.departments.models import Department
 from civgrid.errors import Invalid, NotFound
+from civgrid.text import is_digits
 
 # The catalogue is public (the resident portal and Open311 list it); admins edit it.
 scope.register(Category, roles={"view": set(Role), "change": {Role.ADMIN}}, public={"view"})
@@ -47,7 +48,7 @@ EMERGENCY_DEFAULTS: dict[Stage, tuple[float, TimeUnit]] = {
 
 def get_category(db: Session, code_or_id: str | int) -> Category:
     """A category by id or code (404 if unknown)."""
-    if isinstance(code_or_id, int) or str(code_or_id).isdigit():
+    if isinstance(code_or_id, int) or is_digits(str(code_or_id)):
         category = db.get(Category, int(code_or_id))
     else:
         category = db.scalar(select(Category).where(Category.code == code_or_id))

@@ -21,6 +21,7 @@ from civgrid.cases.transitions import CaseAction, allowed_actions, target
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import ensure_assignable_to_grid_worker
 from civgrid.errors import CivgridError, Conflict, Invalid
+from civgrid.text import is_digits
 
 A = CaseAction
 
@@ -134,7 +135,7 @@ async def report_photos(
     photos: list[tuple[CheckedImage, str]] = []
     token = text(form, PENDING)
     if token and token == session.get(PENDING):
-        ticked = [int(v) for v in form.getlist("keep_photo") if isinstance(v, str) and v.isdigit()]
+        ticked = [int(v) for v in form.getlist("keep_photo") if isinstance(v, str) and is_digits(v)]
         photos = [(img, "") for img in pending.take(token, ticked)]
     error: CivgridError | None = None
     for upload in form.getlist("photos"):

@@ -20,6 +20,7 @@ from rich.progress import (
 from civgrid.config import get_settings
 from civgrid.db.session import session_factory
 from civgrid.divisions.importer import DivisionFileError, import_divisions
+from civgrid.text import is_digits
 
 app = typer.Typer(help="Administrative divisions (统计用区划代码).", no_args_is_help=True)
 console = Console()
@@ -36,7 +37,7 @@ def import_command(
     ] = "",
 ) -> None:
     """Import or re-import the NBS division codes, all five levels, in one transaction."""
-    if province and not province.isdigit():
+    if province and not is_digits(province):
         raise typer.BadParameter("--province must be a numeric code prefix such as 44")
     effective = date.fromisoformat(as_of) if as_of else _today()
     with Progress(

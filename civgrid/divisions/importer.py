@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from civgrid.audit.actions import record
 from civgrid.auth.models import User
 from civgrid.divisions.models import CODE_LENGTHS, Division, DivisionLevel
+from civgrid.text import is_digits
 
 FILES: tuple[tuple[DivisionLevel, str], ...] = (
     (DivisionLevel.PROVINCE, "provinces"),
@@ -106,7 +107,7 @@ def read_level(path: Path, level: DivisionLevel, prefix: str, errors: list[str])
             )
             continue
         code, name = fields[0].strip(), fields[1].strip()
-        if len(code) != length or not code.isdigit():
+        if len(code) != length or not is_digits(code):
             errors.append(f"{where}: code {code!r} is not {length} digits")
             continue
         if not name:

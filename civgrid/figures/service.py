@@ -38,6 +38,7 @@ from civgrid.figures.facts import (
 from civgrid.figures.indicators import CLOSE_HOURS_PREFIX, INDICATORS, Indicator
 from civgrid.figures.models import FigureBuild, FigureCount
 from civgrid.figures.periods import Period
+from civgrid.text import is_digits
 
 # Unit kinds, and the length of their codes where the code is a division code.
 UNIT_KINDS: dict[str, int | None] = {
@@ -99,7 +100,7 @@ def unit_for(db: Session, kind: str, code: str) -> Unit:
         return Unit(kind, code, user_id)
     if kind == "grid" and not (len(code) > 12 and code.isalnum()):
         raise BadRequest(f"a grid code is longer than 12 characters, not {code!r}")
-    if length is not None and not (len(code) == length and code.isdigit()):
+    if length is not None and not (len(code) == length and is_digits(code)):
         raise BadRequest(f"a {kind} code has {length} digits, not {code!r}")
     if kind == "department" and not code:
         raise BadRequest("a department code is required")

@@ -22,6 +22,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from civgrid.errors import Invalid
+from civgrid.text import is_digits
 
 
 def sequence_order(geoms: Sequence[BaseGeometry]) -> list[int]:
@@ -49,7 +50,7 @@ def rows_of(geoms: Sequence[BaseGeometry]) -> list[int]:
 
 def grid_code(village_code: str, sequence: int, digits: int = 2) -> str:
     """The code of grid ``sequence`` in a village: 14 digits (or 15 with 3-digit sequences)."""
-    if len(village_code) != 12 or not village_code.isdigit():
+    if len(village_code) != 12 or not is_digits(village_code):
         raise Invalid(f"village code {village_code!r} is not 12 digits")
     if not 1 <= sequence < 10**digits:
         raise Invalid(f"grid sequence {sequence} does not fit in {digits} digits")
@@ -66,7 +67,7 @@ def assign_codes(village_code: str, geoms: Sequence[BaseGeometry], digits: int =
 
 def is_grid_code(code: str, digits: int = 2) -> bool:
     """True for a well-formed grid code of the configured length."""
-    return len(code) == 12 + digits and code.isdigit() and int(code[12:]) > 0
+    return len(code) == 12 + digits and is_digits(code) and int(code[12:]) > 0
 
 
 def _rows(y: np.ndarray, height: float) -> np.ndarray:

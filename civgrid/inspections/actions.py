@@ -37,6 +37,7 @@ from civgrid.inspections.models import (
     ItemResult,
 )
 from civgrid.ledger.models import MODELS, LedgerKind
+from civgrid.text import is_digits
 from civgrid.web.i18n import N_
 
 MAX_NOTE = 1000
@@ -136,7 +137,7 @@ def add_plan(
         raise Invalid(N_("the interval must be at least one day"), field="every_days")
     if len(selector) > 40:
         raise Invalid(N_("longer than %(limit)s characters"), limit=40, field="selector")
-    if not (territory_code.isdigit() and 6 <= len(territory_code) <= 16):
+    if not (is_digits(territory_code) and 6 <= len(territory_code) <= 16):
         raise Invalid(N_("give the code of a grid or a division"), field="territory_code")
     if actor is not None:
         scope.check_role(actor, InspectionPlan, "change")

@@ -21,6 +21,7 @@ from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.inspections import actions
 from civgrid.inspections.models import ChecklistItem, ChecklistTemplate, InspectionPlan
 from civgrid.inspections.schemas import MAX_ID
+from civgrid.text import is_digits
 from civgrid.web.i18n import N_
 from civgrid.web.templating import render
 
@@ -52,7 +53,7 @@ def plans_page(request: Request, db: PageDB, user: Staff) -> Response:
 
 def _int(form: dict[str, str], field: str) -> int:
     value = form.get(field, "").strip()
-    if not value.isdigit() or len(value) > 6:
+    if not is_digits(value) or len(value) > 6:
         raise Invalid(N_("the interval must be at least one day"), field=field)
     return int(value)
 
@@ -70,7 +71,7 @@ def _apply(db: Session, user: User, plan_id: int | None, form: dict[str, str]) -
     if plan_id is None:
         template_id = form.get("template", "")
         template = scope.get_for(
-            db, user, ChecklistTemplate, int(template_id) if template_id.isdigit() else 0, "view"
+            db, user, ChecklistTemplate, int(template_id) if is_digits(template_id) else 0, "view"
         )
         actions.add_plan(
             db,
@@ -172,7 +173,7 @@ async def edit_item_page(
                 if not 0 < fields["limit_amount"] <= 10_000:
                     raise Invalid(N_("not a number: %(value)s"), value=form["limit_amount"][:20])
             fields["is_active"] = form.get("is_active") == "1"
-            version = int(form["version"]) if form.get("version", "").isdigit() else 0
+            version = int(form["version"]) if is_digits(form.get("version", "")) else 0
             actions.edit_item(db, item, actor=user, version=version, **fields)
         except CivgridError as exc:
             if exc.status_code in (401, 403, 404):

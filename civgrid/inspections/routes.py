@@ -33,6 +33,7 @@ from civgrid.inspections.schemas import MAX_ID, ItemEdit, RecordIn, RecordOut
 from civgrid.ledger import actions as ledger_actions
 from civgrid.ledger.models import MODELS, LedgerKind
 from civgrid.ledger.schemas import COLUMNS
+from civgrid.text import is_digits
 from civgrid.web.i18n import N_, localized, request_locale
 from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
@@ -113,7 +114,7 @@ async def submit_with_photos(request: Request, db: DB, user: Staff) -> RecordOut
             if key == "record":
                 continue
             item = key.removeprefix("photo-")
-            if isinstance(value, str) or not item.isdigit() or len(item) > 10:
+            if isinstance(value, str) or not is_digits(item) or len(item) > 10:
                 raise Invalid(N_("a photo is for an item that is not on this checklist"))
             photos.append((int(item), await value.read(limit + 1), value.filename or ""))
         return await run_in_threadpool(_submit, db, user, body, photos)

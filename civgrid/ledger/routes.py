@@ -37,6 +37,12 @@ PageDB = Annotated[Session, Depends(get_page_db, scope="function")]
 Staff = Annotated[User, Depends(current_user)]
 Territory = Annotated[str, Query(pattern=r"^\d{0,15}$", description="grid or division code")]
 MAX_ID = 2**31 - 1
+# A longitude or latitude in decimal degrees (a map's west edge may pass -180 when it wraps).
+_DEGREES = r"-?\d{1,3}(\.\d{1,20})?"
+BBox = Annotated[
+    str,
+    Query(pattern=rf"^{_DEGREES}(,{_DEGREES}){{3}}$", description="west,south,east,north"),
+]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA = {
     ".xlsx": XLSX,
@@ -81,7 +87,7 @@ def layer(
     db: DB,
     user: Staff,
     kind: LedgerKind,
-    bbox: Annotated[str, Query(pattern=r"^-?[\d.]+(,-?[\d.]+){3}$")],
+    bbox: BBox,
 ) -> dict[str, Any]:
     """The map layer of a kind in a box: points, or server-side clusters above 2,000."""
     west, south, east, north = (float(v) for v in bbox.split(","))

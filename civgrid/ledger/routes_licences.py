@@ -20,6 +20,7 @@ from civgrid.errors import CivgridError, Invalid
 from civgrid.ledger import actions, service
 from civgrid.ledger.models import LedgerKind, LicenceKind, Unit, UnitLicence
 from civgrid.ledger.routes import MAX_ID, Territory, _record
+from civgrid.text import is_digits
 from civgrid.web.i18n import N_
 from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render
@@ -119,7 +120,7 @@ def _licence_form(
 ) -> Response:
     unit = _record(db, user, LedgerKind.UNITS, unit_id, "change")
     try:
-        if form.get("retire", "").isdigit():
+        if is_digits(form.get("retire", "")):
             actions.retire_licence(db, unit, int(form["retire"][:10]), actor=user)
         else:
             try:

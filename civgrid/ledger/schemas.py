@@ -25,6 +25,7 @@ from civgrid.ledger.models import (
     LicenceKind,
     UnitKind,
 )
+from civgrid.text import is_digits
 from civgrid.web.i18n import N_
 
 # Mainland China, with a margin: a point outside is a typo (swapped lon/lat, a missing digit).
@@ -181,7 +182,7 @@ def component_classes() -> dict[str, str]:
 
 def _class_code(value: Any) -> str:
     text = _plain(value).upper()
-    if text.isdigit():
+    if is_digits(text):
         text = "C" + text.zfill(5)
     if text not in component_classes():
         raise CellError(N_("not a GB/T 47678.5 component class code: %(value)s"), value=text[:20])

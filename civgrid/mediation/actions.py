@@ -7,11 +7,13 @@ commits once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -335,3 +337,50 @@ def attach_signed_agreement(
         agreement.signed_copy = content
         _event(db, dispute, actor, A.ATTACH, from_state=dispute.state, from_tier=dispute.tier)
     return agreement
+
+
+# 当事人甲, 乙 …: one heavenly stem per party (ten, as many as a dispute may have).
+STEMS = "甲乙丙丁戊己庚辛壬癸"
+CONTACT_REMOVED = "***"
+
+
+def placeholder(index: int) -> str:
+    """The name that stands for the ``index``-th party (from 0) once the parties are purged."""
+    return f"当事人{STEMS[index]}" if index < len(STEMS) else f"当事人{index + 1}"
+
+
+def pseudonymise_parties(db: Session, dispute: Dispute, *, now: datetime) -> None:
+    """Replace the parties by 当事人甲, 乙 … once the dispute's keeping period is over.
+
+    Each party's name becomes its placeholder and the contact is cleared; in the dispute's
+    texts (summary, session attendees and notes, agreement terms) the names become the
+    placeholders, the contacts ``***``, and ID-card and phone numbers are masked for good. The event
+    log is append-only and holds masked notes only. Runs in the caller's transaction (the
+    retention purge, ``civgrid.retention``, commits and audits it).
+    """
+    replacements: dict[str, str] = {}
+    for index, party in enumerate(dispute.parties):
+        name, contact = party.name.strip(), party.contact.strip()
+        # a one-character "name" would rewrite every word it is in
+        for value, stands_for in ((name, placeholder(index)), (contact, CONTACT_REMOVED)):
+            if len(value) >= 2:
+                replacements.setdefault(value, stands_for)
+        party.name, party.contact = placeholder(index), ""
+
+    # one pass, longest first: a placeholder is never rewritten again
+    found = re.compile("|".join(map(re.escape, sorted(replacements, key=len, reverse=True))))
+
+    def scrub(value: str) -> str:
+        if replacements:
+            value = found.sub(lambda m: replacements[m.group(0)], value)
+        return mask_personal(value)
+
+    dispute.summary = scrub(dispute.summary)
+    for session in db.scalars(
+        select(MediationSession).where(MediationSession.dispute_id == dispute.id)
+    ):
+        session.attendees, session.notes = scrub(session.attendees), scrub(session.notes)
+    agreement = db.get(MediationAgreement, dispute.id)
+    if agreement is not None:
+        agreement.terms = scrub(agreement.terms)
+    dispute.parties_purged_at = now

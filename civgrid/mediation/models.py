@@ -55,6 +55,8 @@ class Dispute(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     carried_out: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     followed_up_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # When the retention purge replaced the parties by placeholders (civgrid.retention).
+    parties_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 

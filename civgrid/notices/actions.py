@@ -18,6 +18,7 @@ from civgrid.errors import Invalid, NotFound
 from civgrid.grids.models import Grid, NeighbourhoodUnit
 from civgrid.notices import service as _scope_rules  # noqa: F401  (registers Notice's rule)
 from civgrid.notices.models import Notice, NoticeKind, NoticeReceipt, NoticeTarget, TargetKind
+from civgrid.text import is_digits
 
 MAX_TARGETS = 200
 
@@ -33,7 +34,7 @@ def _target(db: Session, actor: User, kind: TargetKind, ref: str) -> NoticeTarge
         )
     elif kind == TargetKind.GRID:
         code = db.scalar(select(Grid.code).where(Grid.code == ref, Grid.valid_to.is_(None)))
-    elif ref.isdigit():
+    elif is_digits(ref):
         unit = db.get(NeighbourhoodUnit, int(ref))
         if unit is not None:
             code = db.scalar(select(Grid.code).where(Grid.id == unit.grid_id))

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from civgrid.config import get_settings
 from civgrid.errors import Invalid
+from civgrid.text import is_digits
 
 # attribute[code] or attribute[code][] (a multi-value list answers once per value).
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,40})\](?:\[\])?$")
@@ -140,7 +141,7 @@ class RequestQuery:
 def _positive(value: str, name: str, default: int) -> int:
     if not value:
         return default
-    if not value.isdigit() or int(value) < 1:
+    if not is_digits(value) or int(value) < 1:
         raise Invalid(f"{name} must be a positive whole number")
     return int(value)
 

@@ -8,7 +8,10 @@ Each kind has its own period in ``Settings`` (days; docs/scope.md lists them):
 - ``login_usernames``: the username typed into a failed or throttled login's audit event;
 - ``audit_ip``: the address in audit events, replaced by a keyed hash (the events stay);
 - ``photo_location``: the EXIF location of a photo's stored original, N days after its case
-  is closed (the staff original is kept, its pixels untouched where the format allows).
+  is closed (the staff original is kept, its pixels untouched where the format allows);
+- ``dispute_parties``: a mediated dispute's parties, N days after the dispute is concluded
+  (agreed, withdrawn or referred: ``closed_at``): names become 当事人甲, 乙 …, contacts are
+  cleared, and the dispute's texts lose them too (``civgrid.mediation.actions``).
 
 One run is one transaction per kind; a run that removed anything appends one audit event
 ``retention.purge`` with the counts. A dry run only counts. A second run finds nothing.
@@ -37,6 +40,9 @@ from civgrid.cases.models import Case, CaseAttachment
 from civgrid.cases.transitions import CaseState
 from civgrid.config import Settings, get_settings
 from civgrid.db.base import utcnow
+from civgrid.mediation.actions import pseudonymise_parties
+from civgrid.mediation.models import Dispute
+from civgrid.mediation.service import CONCLUDED
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,7 @@ KINDS = (
     Kind("login_usernames", "retention_login_failures_days", "usernames in login audit events"),
     Kind("audit_ip", "retention_audit_ip_days", "audit-log addresses (pseudonymised)"),
     Kind("photo_location", "retention_photo_location_days", "photo originals' EXIF location"),
+    Kind("dispute_parties", "retention_dispute_parties_days", "dispute parties (pseudonymised)"),
 )
 
 
@@ -220,6 +227,23 @@ def _photo_location(db: Session, cutoff: datetime, dry_run: bool, _s: Settings) 
     return len(ids)
 
 
+def _dispute_parties(db: Session, cutoff: datetime, dry_run: bool, _s: Settings) -> int:
+    where = and_(
+        Dispute.state.in_(CONCLUDED),
+        Dispute.closed_at < cutoff,
+        Dispute.parties_purged_at.is_(None),
+    )
+    if dry_run:
+        return db.scalar(select(func.count()).select_from(Dispute).where(where)) or 0
+    disputes = db.scalars(
+        select(Dispute).where(where).order_by(Dispute.id).with_for_update(skip_locked=True)
+    ).all()
+    now = utcnow()
+    for dispute in disputes:
+        pseudonymise_parties(db, dispute, now=now)
+    return len(disputes)
+
+
 def strip_location(path: Path) -> bool:
     """Remove the GPS block from a stored original's EXIF, keeping the picture; True if changed.
 
@@ -260,6 +284,7 @@ _PURGES = {
     "login_usernames": _login_usernames,
     "audit_ip": _audit_ip,
     "photo_location": _photo_location,
+    "dispute_parties": _dispute_parties,
 }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from civgrid.audit.actions import record
 from civgrid.auth import scope
 from civgrid.auth.models import User
-from civgrid.errors import Invalid, NotFound
+from civgrid.errors import Conflict, Invalid, NotFound
 from civgrid.grids.actions import authorise
 from civgrid.grids.models import Grid, GridMember, NeighbourhoodUnit, Post
 from civgrid.workforce.clearance import required_course_ids
@@ -170,6 +170,8 @@ def add_course(
         scope.check_role(actor, TrainingCourse, "change")
     if not 0 <= pass_mark <= 100:
         raise Invalid("the pass mark is between 0 and 100")
+    if db.scalar(select(TrainingCourse.id).where(TrainingCourse.code == code)) is not None:
+        raise Conflict(f"course code {code!r} is taken", field="code")
     course = TrainingCourse(
         code=code, name=name, required=required, pass_mark=pass_mark, valid_months=valid_months
     )

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from civgrid.text import is_digits
+
 app = typer.Typer(help="Workforce: appraisal exports and patrol upkeep.", no_args_is_help=True)
 console = Console()
 
@@ -28,7 +30,7 @@ def appraisal(
 
     if format not in ("xlsx", "pdf"):
         raise typer.BadParameter(f"--format is xlsx or pdf, not {format!r}")
-    if not division.isdigit():
+    if not is_digits(division):
         raise typer.BadParameter(f"--division takes a division code, not {division!r}")
     with session_factory()() as db:
         try:

@@ -133,6 +133,7 @@ EXPECTED = {
     # The old case's GPS JPEG; not its handler's PNG: the recent case has the same picture,
     # stored once, so that original waits for the recent case's period too.
     "photo_location": 1,
+    "dispute_parties": 0,  # tests/mediation/test_retention.py
 }
 
 

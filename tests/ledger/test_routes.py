@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import openpyxl
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -229,3 +230,13 @@ def test_ids_beyond_an_integer_are_4xx(client: TestClient, place: Place, bearer:
     assert client.post("/api/v1/inspections/records", json=body, headers=headers).status_code == 422
     assert client.get("/api/v1/ledger/units/layer?bbox=1,2,3", headers=headers).status_code == 422
     assert client.get("/api/v1/ledger/people", headers=headers).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "bbox", ["84.3788.0,3065,450,40.1", "-.9698.306,1,2,3", ".,.,.,.", "1,2,3,4" + "0" * 400]
+)
+def test_a_malformed_map_box_is_a_422(
+    client: TestClient, place: Place, bearer: Any, bbox: str
+) -> None:
+    r = client.get(f"/api/v1/ledger/units/layer?bbox={bbox}", headers=bearer(place.worker))
+    assert r.status_code == 422, r.text

@@ -24,6 +24,11 @@ ANONYMOUS_GETS = [
     "/open311/v2/requests.json?start_date=9999-12-31T23:59:59-12:00",
     "/open311/v2/requests.xml?service_code=%FF%FE",
     "/directory?q=%FF",
+    # "²" is a digit to str.isdigit, not to int() (found by `make fuzz`)
+    "/api/v1/categories/%C2%B2",
+    "/open311/v2/requests.json?page=%C2%B2",
+    "/open311/v2/requests.json?page_size=%C2%B2",
+    "/board?page=%C2%B2",
 ]
 
 

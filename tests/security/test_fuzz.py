@@ -1,85 +1,121 @@
 """Fuzzing in the suite: schemathesis over the app's own OpenAPI document.
 
-Every operation of ``/openapi.json`` gets generated requests, anonymously and with an admin's
-bearer token, on the test's rolled-back database. Any 5xx, any status the document does not
-list for the operation, any body that does not match its documented schema fails the test.
-Bounded (a few examples per operation, derandomized) to stay within about two minutes per
-backend; ``make fuzz`` runs the long version (``scripts/fuzz.py``).
+Every operation of ``/openapi.json`` gets generated requests, valid and invalid, anonymously
+and with an admin's bearer token. Any 5xx, any status the document does not list for the
+operation, any body unlike its documented schema fails the test.
+
+Bounded to stay well within two minutes per backend: one app and one database transaction for
+the module (rolled back at its end; each request has its own session in it, as when serving),
+one admin, ``EXAMPLES`` cases per operation and identity from a fixed seed (the same requests on
+every run). ``CIVGRID_FUZZ=<n>`` runs ``n`` cases each (``CIVGRID_FUZZ=1``: 25); ``make fuzz``
+is the long run on a demo database (``scripts/fuzz.py``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, Phase, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    response_schema_conformance,
-    status_code_conformance,
-)
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from civgrid.web.app import create_app
-
-# Not yet in `make test`: on this 2-core machine the run takes far longer than its two-minute
-# budget, and it still finds failures to fix (see docs/security.md). CIVGRID_FUZZ=1 runs it.
-pytestmark = pytest.mark.skipif(not os.environ.get("CIVGRID_FUZZ"), reason="set CIVGRID_FUZZ=1")
-
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-EXAMPLES = 3
-
-
-class _TestApp:
-    """Forwards to the running test's ``app`` (on its rolled-back database).
-
-    The document is read at collection, when there is no test (and no database) yet.
-    """
-
-    current: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.current(scope, receive, send)
-
-
-_app = _TestApp()
-schema = schemathesis.openapi.from_dict(create_app().openapi())
-schema.app = _app
-# The coverage phase (every boundary value of every parameter) is unbounded by max_examples.
-schema.config.phases.coverage.enabled = False
-
-
-@pytest.fixture(autouse=True)
-def _serve(app: Any) -> Iterator[None]:
-    _app.current = app
-    yield
-    _app.current = None
-
-
-@pytest.fixture
-def admin_headers(make_user, bearer) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return bearer(make_user("admin", ("all", ""), username="fuzz-admin"))  # type: ignore[no-any-return]
-
-
-bounded = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    database=None,
-    phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure is reported as found
+from tests.security.fuzzing import (
+    Fuzzer,
+    Served,
+    admin_headers,
+    documented_operations,
+    operations,
 )
 
+_deep = int(os.environ.get("CIVGRID_FUZZ") or 0)
+EXAMPLES = (25 if _deep == 1 else _deep) or 6
+SEED = 18
 
-@schema.parametrize()
-@bounded
-def test_anonymous(case: Any) -> None:
-    case.call_and_validate(checks=CHECKS)
+# Read at collection, when there is no database yet: the operations come from the document.
+DOCUMENT = create_app().openapi()
+LOGIN = "POST /api/v1/auth/token"  # its credentials are the body's, whatever the bearer token
+ANONYMOUS = sorted(documented_operations(DOCUMENT))
+AS_ADMIN = [label for label in ANONYMOUS if label != LOGIN]
 
 
-@schema.parametrize()
-@bounded
-def test_admin(case: Any, admin_headers: dict[str, str]) -> None:
-    case.call_and_validate(headers=admin_headers, checks=CHECKS)
+@pytest.fixture(scope="module")
+def by_label(fuzzer: Fuzzer) -> dict[str, Any]:
+    """Schemathesis' operations of the document, by label."""
+    return operations(DOCUMENT, fuzzer.served.app)
+
+
+def test_every_documented_operation_is_fuzzed(by_label: dict[str, Any]) -> None:
+    """A new endpoint cannot escape: schemathesis reads every operation of the document (and
+    the tests below are parametrized by the document's operations)."""
+    assert set(by_label) == set(ANONYMOUS)
+
+
+@pytest.fixture(scope="module")
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions in one transaction, rolled back after the module (what requests commit too)."""
+    from civgrid.db.cache import clear_all
+
+    conn = engine.connect()
+    outer = conn.begin()
+    try:
+        yield sessionmaker(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+    finally:
+        outer.rollback()
+        conn.close()
+        clear_all()
+
+
+@pytest.fixture(scope="module")
+def fuzzer(sessions: sessionmaker[Session]) -> Fuzzer:
+    from civgrid.db.session import get_db
+
+    def request_db() -> Iterator[Session]:
+        with sessions() as db:
+            yield db
+
+    app = create_app()
+    app.dependency_overrides[get_db] = request_db
+    return Fuzzer(Served(app), examples=EXAMPLES, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def admin(sessions: sessionmaker[Session]) -> Callable[[], dict[str, str]]:
+    """Headers with a fresh token of one admin (created once); see ``admin_headers``."""
+    from civgrid.auth.actions import create_user
+    from civgrid.auth.models import Role, ScopeKind
+    from tests.conftest import PASSWORD
+
+    with sessions() as db:
+        user = create_user(
+            db,
+            username="fuzz-admin",
+            password=PASSWORD,
+            role=Role.ADMIN,
+            scopes=[(ScopeKind.ALL, "")],
+            actor=None,
+        )
+        db.commit()
+        user_id = user.id
+    return lambda: admin_headers(sessions, user_id)
+
+
+@pytest.mark.parametrize("label", ANONYMOUS)
+def test_anonymous(fuzzer: Fuzzer, by_label: dict[str, Any], label: str) -> None:
+    tally = fuzzer.run(by_label[label], "anonymous", None)
+    assert tally.requests > 0
+    assert not tally.failures, "\n".join(tally.failures)
+
+
+@pytest.mark.parametrize("label", AS_ADMIN)
+def test_admin(
+    fuzzer: Fuzzer, by_label: dict[str, Any], admin: Callable[[], dict[str, str]], label: str
+) -> None:
+    tally = fuzzer.run(by_label[label], "admin", admin)
+    assert tally.requests > 0
+    assert not tally.failures, "\n".join(tally.failures)
+    assert tally.statuses[401] == 0, tally.statuses  # they went in with the admin's rights

@@ -6,10 +6,12 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civgrid.errors import Forbidden
 from civgrid.workforce import actions
+from civgrid.workforce.models import TrainingCourse
 from civgrid.workforce.service import expiring_certificates
 from tests.cases.conftest import world  # noqa: F401  (the case fixtures)
 
@@ -90,3 +92,15 @@ def test_the_sweep_withdraws_clearance_when_a_required_certificate_expires(
     assert report.patrols["uncleared"] == [staffed.worker.id]
     db.refresh(staffed.worker)
     assert not staffed.worker.field_cleared
+
+
+def test_a_course_code_taken_is_a_409_and_stores_nothing(
+    client: TestClient, db: Session, make_user, bearer
+) -> None:
+    admin = bearer(make_user("admin", ("all", "")))
+    course = {"code": "GW-BASIC", "name": "网格员岗前培训"}
+    assert client.post("/api/v1/training/courses", json=course, headers=admin).status_code == 201
+    r = client.post("/api/v1/training/courses", json=course | {"name": "另一门"}, headers=admin)
+    assert r.status_code == 409, r.text
+    assert "GW-BASIC" in r.json()["detail"]
+    assert db.scalar(select(func.count()).select_from(TrainingCourse)) == 1
