@@ -1,4 +1,5 @@
-"""Build the rollups (figure_counts) from the case log: from scratch, since a day, or onwards.
+"""Build the rollups (figure_counts) from the case log and the inspection records: from
+scratch, since a day, or onwards.
 
 The rollups are derived data: every count is the number of facts (``civgrid.figures.facts``)
 of one part on one local day for one territory × department × category × worker. They hold
@@ -22,7 +23,14 @@ from civgrid.cases.models import Case
 from civgrid.db.base import utcnow
 from civgrid.figures.facts import Fact
 from civgrid.figures.models import FigureBuild, FigureCount
-from civgrid.figures.service import built_until, day_start, facts_of_cases, touched_cases, tz
+from civgrid.figures.service import (
+    built_until,
+    day_start,
+    facts_of_cases,
+    inspection_facts_between,
+    touched_cases,
+    tz,
+)
 
 Key = tuple[date, str, str, int, int, str]
 KEY_COLUMNS = ("day", "territory_code", "department_code", "category_id", "worker_id", "part")
@@ -57,6 +65,9 @@ def rebuild(db: Session, *, since: date | None = None, now: datetime | None = No
             facts_of_cases(db, ids[i : i + BATCH], calendar, now), since, until, zone
         )
         rows += _upsert(db, counts)
+    start = day_start(since, zone) if since is not None else None
+    inspections = inspection_facts_between(db, start, day_start(until, zone))
+    rows += _upsert(db, _aggregate(inspections, since, until, zone))
     db.add(FigureBuild(built_until=until, built_at=now))
     db.commit()
     return Built(since, until, len(ids), rows)

@@ -22,7 +22,7 @@ from civgrid.departments.models import Department
 from civgrid.divisions.models import Division
 from civgrid.errors import NotFound
 from civgrid.figures import periods
-from civgrid.figures.indicators import INDICATORS
+from civgrid.figures.indicators import INDICATORS, INSPECTION_CODES
 from civgrid.figures.models import FigureCount
 from civgrid.figures.periods import Period
 from civgrid.figures.scores import WEIGHTS, Score, evaluation_for, score
@@ -165,14 +165,21 @@ class Kpi:
         return self.change(self.now, self.year_before)
 
 
-def kpis(db: Session, unit: Unit, period: Period, now: datetime) -> list[Kpi]:
+def kpis(
+    db: Session, unit: Unit, period: Period, now: datetime, codes: tuple[str, ...] = KPI_CODES
+) -> list[Kpi]:
+    """The indicators ``codes`` (the KPI strip's by default) now, 环比 and 同比."""
+
     def run(p: Period) -> dict[str, IndicatorValue]:
-        return compute(
-            db, unit_kind=unit.kind, unit_code=unit.code, period=p, codes=KPI_CODES, now=now
-        )
+        return compute(db, unit_kind=unit.kind, unit_code=unit.code, period=p, codes=codes, now=now)
 
     a, b, c = run(period), run(period.previous()), run(period.year_before())
-    return [Kpi(code, a[code], b[code], c[code]) for code in KPI_CODES]
+    return [Kpi(code, a[code], b[code], c[code]) for code in codes]
+
+
+def inspection_kpis(db: Session, unit: Unit, period: Period, now: datetime) -> list[Kpi]:
+    """The inspection indicators (检查), shown as their own strip after the cases' KPIs."""
+    return kpis(db, unit, period, now, INSPECTION_CODES)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Facts: what a case's append-only events, its stage clocks and its summons say happened when.
+"""Facts: what a case's append-only events, its stage clocks and its summons say happened when,
+and what an inspection record says was inspected (检查) and found.
 
-One pure function, :func:`case_facts`, turns one case's log into dated facts; the raw
-computation and the rollups both count its output, so they cannot disagree on a definition.
+Two pure functions, :func:`case_facts` (one case's log) and :func:`inspection_facts` (one
+inspection record), turn the data into dated facts; the raw computation and the rollups both
+count their output, so they cannot disagree on a definition.
 A fact is dated by its event's instant, or by the deadline of the clock or summons it is about,
 so a figure for a closed period never changes when the case moves later (docs/figures.md).
 """
@@ -73,6 +75,32 @@ class Fact:
     category_id: int
     department_code: str = ""
     worker_id: int = 0
+
+
+@dataclass(frozen=True)
+class InspectionRow:
+    """One inspection record as the figures read it: when, where, by whom, what it found."""
+
+    inspected_at: datetime
+    grid_code: str
+    inspector_id: int | None
+    failed_items: int
+    cases_opened: int
+
+
+def inspection_facts(row: InspectionRow) -> list[Fact]:
+    """The facts of one inspection, all dated at its time: done, failed, cases it opened.
+
+    A record is written once and never edited (the cases of its failed items are linked as it
+    is written), so these facts never change. Category 0 and no department: an inspection is
+    the grid's and its inspector's work, not a category's or a department's.
+    """
+    parts = ["inspected"]
+    if row.failed_items > 0:
+        parts.append("inspection_failed")
+    parts += ["inspection_cases"] * row.cases_opened
+    worker = row.inspector_id or 0
+    return [Fact(row.inspected_at, p, row.grid_code, 0, "", worker) for p in parts]
 
 
 def _initial_level(case: CaseRow, events: Sequence[EventRow]) -> str:

@@ -5,7 +5,9 @@ period: an event of the case log, or a stage clock's deadline. A rate is ``numer
 denominator``; a numerator may subtract parts ("registered − voided"). ``snapshot`` indicators
 are read from the clocks at the period's end, ``quantile`` ones from the time-to-close facts.
 
-To add an indicator (inspections, mediation …): add its parts to ``PARTS`` and to the facts,
+Inspections (检查) are counted the same way, from the facts of each inspection record.
+
+To add an indicator (mediation …): add its parts to ``PARTS`` and to the facts,
 and one ``Indicator`` row here; the dashboard, reports, docs and tests read this table.
 """
 
@@ -36,6 +38,9 @@ PARTS: tuple[str, ...] = (
     "satisfied",
     "summoned",
     "summons_on_time",
+    "inspected",
+    "inspection_failed",
+    "inspection_cases",
 )
 # Time to close, in whole working hours (rounded up), is counted per hour: "close_h<hours>".
 CLOSE_HOURS_PREFIX = "close_h"
@@ -67,6 +72,7 @@ class Indicator:
 CJT = "CJ/T 292"
 SPEC = "SPEC §7"
 CIVGRID = "civgrid"
+INSPECTION = "SPEC §4"
 
 _ROWS = (
     Indicator("reports", "上报数", "Reports", ("reported",), None, "up", CJT),
@@ -223,6 +229,41 @@ _ROWS = (
         "up",
         CIVGRID,
     ),
+    # Inspections: an extra group, weighted by no composite score by default (scores.WEIGHTS).
+    Indicator("inspections", "检查数", "Inspections", ("inspected",), None, "up", INSPECTION),
+    Indicator(
+        "failed_inspections",
+        "检查不合格数",
+        "Failed inspections",
+        ("inspection_failed",),
+        None,
+        "down",
+        INSPECTION,
+    ),
+    Indicator(
+        "inspection_failure_rate",
+        "检查不合格率",
+        "Inspection failure rate",
+        ("inspection_failed",),
+        "inspected",
+        "down",
+        INSPECTION,
+    ),
+    Indicator(
+        "inspection_cases",
+        "检查转案件数",
+        "Cases opened by inspections",
+        ("inspection_cases",),
+        None,
+        "down",
+        INSPECTION,
+    ),
+)
+INSPECTION_CODES: tuple[str, ...] = (
+    "inspections",
+    "failed_inspections",
+    "inspection_failure_rate",
+    "inspection_cases",
 )
 
 INDICATORS: dict[str, Indicator] = {row.code: row for row in _ROWS}

@@ -4,7 +4,7 @@ report in HTML, PDF (WeasyPrint) or XLSX (XlsxWriter): the same numbers in every
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ class Figures:
     locale: str
     category_id: int | None = None
     score: Score | None = None  # the unit's composite score (综合指标值)
+    inspections: list[dashboard.Kpi] = field(default_factory=list)  # 检查: no score weighs them
 
 
 def shown(value: IndicatorValue | None, indicator: Indicator | None = None) -> str:
@@ -121,6 +122,7 @@ def build(
         locale=locale,
         category_id=category_id,
         score=unit_score(db, unit, period, now),
+        inspections=dashboard.inspection_kpis(db, unit, period, now),
     )
 
 
@@ -249,7 +251,7 @@ def render_xlsx(figures: Figures) -> bytes:
                 k.previous.value,
                 k.year_before.value,
             ]
-            for k in figures.kpis
+            for k in [*figures.kpis, *figures.inspections]
         ],
     )
     sheet(

@@ -31,13 +31,16 @@ from civgrid.figures.facts import (
     ClockRow,
     EventRow,
     Fact,
+    InspectionRow,
     SummonsRow,
     case_facts,
+    inspection_facts,
     light_at,
 )
 from civgrid.figures.indicators import CLOSE_HOURS_PREFIX, INDICATORS, Indicator
 from civgrid.figures.models import FigureBuild, FigureCount
 from civgrid.figures.periods import Period
+from civgrid.inspections.models import InspectionRecord, InspectionResult
 from civgrid.text import is_digits
 
 # Unit kinds, and the length of their codes where the code is a division code.
@@ -252,7 +255,39 @@ def raw_counts(db: Session, unit: Unit, first: date, last: date, *, now: datetim
     for f in facts_between(db, start, end, now=now, territory=territory):
         if start <= f.at < end and fact_in_unit(f, unit):
             counts[f.part] += 1
+    for f in inspection_facts_between(db, start, end, unit=unit):
+        if fact_in_unit(f, unit):
+            counts[f.part] += 1
     return counts
+
+
+def inspection_facts_between(
+    db: Session, start: datetime | None, end: datetime, *, unit: Unit | None = None
+) -> Iterator[Fact]:
+    """Facts of the inspections done in [start, end) (before end for None), of the unit's
+    records (every record for None)."""
+    opened = (
+        select(func.count(InspectionResult.case_id))
+        .where(InspectionResult.record_id == InspectionRecord.id)
+        .scalar_subquery()
+    )
+    q = select(
+        InspectionRecord.inspected_at,
+        InspectionRecord.grid_code,
+        InspectionRecord.inspector_id,
+        InspectionRecord.failed,
+        opened,
+    ).where(InspectionRecord.inspected_at < end)
+    if start is not None:
+        q = q.where(InspectionRecord.inspected_at >= start)
+    if unit is not None and unit.kind == "department":
+        return
+    if unit is not None and unit.territorial:
+        q = q.where(InspectionRecord.grid_code.startswith(unit.code, autoescape=True))
+    if unit is not None and unit.kind == "worker":
+        q = q.where(InspectionRecord.inspector_id == unit.worker_id)
+    for row in db.execute(q.order_by(InspectionRecord.id)):
+        yield from inspection_facts(InspectionRow(*row))
 
 
 def _case_territory(unit: Unit) -> ColumnElement[bool] | None:

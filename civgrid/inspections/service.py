@@ -1,7 +1,8 @@
 """Queries about inspections: scope, what is due and overdue, follow-ups, counts and rates.
 
-The counts here are the figures' inputs (inspections done, failure rate, cases opened): the
-figures package reads them through these functions.
+The counts here (inspections done, failure rate, cases opened) are the ledger page's and the
+API's; the command figures (``civgrid.figures``, indicators 检查数 …) count the same records
+through their own facts, and a test checks that both agree.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import LineString, Polygon
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from civgrid.grids.models import Grid
 from civgrid.inspections.models import ChecklistTemplate, InspectionRecord
 from civgrid.inspections.service import due_inspections
 from civgrid.ledger.book_photos import book_photos
-from civgrid.ledger.models import Component, Dwelling, LedgerKind, Unit
+from civgrid.ledger.models import Building, Component, Dwelling, LedgerKind, Unit
 from civgrid.ledger.schemas import component_classes
 from civgrid.web.templating import environment
 
@@ -48,6 +48,8 @@ class SvgMap:
     components: list[tuple[float, float]]
     scale_m: int
     scale_px: float
+    footprints: str = ""  # the buildings' footprints, one SVG path
+    lines: str = ""  # the components' lines, one SVG path
 
 
 def _projector(grid_shape: Any) -> tuple[Any, float, float, float]:
@@ -66,14 +68,6 @@ def grid_map(db: Session, grid: Grid) -> SvgMap:
     """The grid and its current places, projected to a local plane."""
     shape = from_text(grid.geometry)
     project, width, height, s = _projector(shape)
-    polygons = shape.geoms if isinstance(shape, MultiPolygon) else [shape]
-    parts = []
-    for poly in polygons:
-        if not isinstance(poly, Polygon):
-            continue
-        for ring in (poly.exterior, *poly.interiors):
-            pts = [project(x, y) for x, y in ring.coords]
-            parts.append("M" + " L".join(f"{x},{y}" for x, y in pts) + " Z")
 
     def points(model: Any, *extra: Any) -> list[Any]:
         rows = db.execute(
@@ -88,13 +82,45 @@ def grid_map(db: Session, grid: Grid) -> SvgMap:
     return SvgMap(
         width=round(width, 1),
         height=round(height, 1),
-        outline=" ".join(parts),
+        outline=svg_path(shape, project),
         dwellings=points(Dwelling),
         units=points(Unit, Unit.name),
         components=points(Component),
         scale_m=scale_m,
         scale_px=round(scale_m / metres_per_unit, 1),
+        footprints=svg_paths(kept(db, Building.footprint, grid), project),
+        lines=svg_paths(kept(db, Component.shape, grid), project),
     )
+
+
+def kept(db: Session, column: Any, grid: Grid) -> list[str]:
+    """The footprints or lines (GeoJSON text) of a grid's current records that have one."""
+    model = column.class_
+    return list(
+        db.scalars(
+            select(column).where(
+                model.grid_code == grid.code, model.retired_at.is_(None), column.is_not(None)
+            )
+        )
+    )
+
+
+def svg_paths(texts: list[str], project: Any) -> str:
+    return " ".join(svg_path(from_text(t), project) for t in texts)
+
+
+def svg_path(geom: Any, project: Any) -> str:
+    """An SVG path of polygons (closed rings) or lines, projected to the map's plane."""
+    parts = []
+    for part in getattr(geom, "geoms", [geom]):
+        if isinstance(part, Polygon):
+            for ring in (part.exterior, *part.interiors):
+                pts = [project(x, y) for x, y in ring.coords]
+                parts.append("M" + " L".join(f"{x},{y}" for x, y in pts) + " Z")
+        elif isinstance(part, LineString):
+            pts = [project(x, y) for x, y in part.coords]
+            parts.append("M" + " L".join(f"{x},{y}" for x, y in pts))
+    return " ".join(parts)
 
 
 def _nice(metres: float) -> int:

@@ -92,7 +92,10 @@ def export_rows(
 
     def rows() -> Iterator[tuple[Any, list[Any]]]:
         for row in db.scalars(query.execution_options(yield_per=2000)):
-            cells = [_value(getattr(row, c.field)) for c in columns]
+            cells = [
+                c.show(getattr(row, c.field)) if c.show else _value(getattr(row, c.field))
+                for c in columns
+            ]
             yield row, cells + [getattr(row, f) for f, _ in EXTRA]
 
     return header, fields, rows()

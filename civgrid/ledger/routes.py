@@ -22,6 +22,7 @@ from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.grids.models import Grid
 from civgrid.ledger import actions, service
 from civgrid.ledger.exporter import export_file, write_template
+from civgrid.ledger.geometry import as_geojson
 from civgrid.ledger.importer import MAX_BYTES, import_rows, read_table, write_error_workbook
 from civgrid.ledger.models import MODELS, LedgerKind, Unit
 from civgrid.ledger.schemas import COLUMNS, LicenceSheet, Sheet
@@ -53,7 +54,12 @@ MEDIA = {
 
 def out(kind: LedgerKind, row: Any) -> dict[str, Any]:
     """A record as JSON: its columns, grid, version and whether it is retired."""
-    data = {c.field: actions.jsonable(getattr(row, c.field)) for c in COLUMNS[kind]}
+    data = {
+        c.field: as_geojson(getattr(row, c.field))
+        if c.geometry
+        else actions.jsonable(getattr(row, c.field))
+        for c in COLUMNS[kind]
+    }
     return data | {
         "id": row.id,
         "grid_code": row.grid_code,

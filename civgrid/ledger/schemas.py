@@ -61,6 +61,8 @@ class Column:
     choices: tuple[str, ...] = ()  # for the template's data-validation list
     example: str = ""
     enum: type[LabelledEnum] | None = None  # the choices' labels in the page's language
+    show: Callable[[Any], Any] | None = None  # the kept value as a sheet or form shows it
+    geometry: bool = False  # a footprint or line: a wide form field, not in list tables
 
     @property
     def header(self) -> str:
@@ -196,6 +198,21 @@ def _code(value: Any) -> str:
     return text
 
 
+def _geometry(allowed: tuple[str, ...]) -> Reader:
+    def read(value: Any) -> str | None:
+        from civgrid.ledger.geometry import read_geometry  # it reads CellError from here
+
+        return read_geometry(value, allowed)
+
+    return read
+
+
+def _wkt(value: Any) -> str:
+    from civgrid.ledger.geometry import as_wkt
+
+    return as_wkt(value)
+
+
 def _labels(enum: type[LabelledEnum]) -> tuple[str, ...]:
     return tuple(m.label_zh for m in enum)
 
@@ -204,6 +221,24 @@ CODE = Column("code", "编码", "code", _code, example="")
 LON = Column("lon", "经度", "longitude", _float(*LON_RANGE), required=True, example="113.8050")
 LAT = Column("lat", "纬度", "latitude", _float(*LAT_RANGE), required=True, example="23.0950")
 YES_NO = ("是", "否")
+FOOTPRINT = Column(
+    "footprint",
+    "轮廓（WKT）",
+    "footprint (WKT)",
+    _geometry(("Polygon", "MultiPolygon")),
+    example="POLYGON ((113.8049 23.0949, 113.8051 23.0949, 113.8051 23.0951, 113.8049 23.0949))",
+    show=_wkt,
+    geometry=True,
+)
+COMPONENT_LINE = Column(
+    "shape",
+    "线位（WKT）",
+    "line (WKT)",
+    _geometry(("LineString", "MultiLineString")),
+    example="LINESTRING (113.8048 23.095, 113.8052 23.095)",
+    show=_wkt,
+    geometry=True,
+)
 
 COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
     LedgerKind.ADDRESSES: (
@@ -234,6 +269,7 @@ COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
         ),
         LON,
         LAT,
+        FOOTPRINT,
     ),
     LedgerKind.DWELLINGS: (
         CODE,
@@ -294,6 +330,7 @@ COLUMNS: dict[LedgerKind, tuple[Column, ...]] = {
         ),
         LON,
         LAT,
+        COMPONENT_LINE,
     ),
 }
 
@@ -379,6 +416,13 @@ def read_row(
 ) -> tuple[dict[str, Any], list[tuple[str, CellError]]]:
     """One row read by the kind's columns: (values by field, [(field, error) …])."""
     values, errors = read_cells(COLUMNS[kind], cells)
+    for col in COLUMNS[kind]:
+        if col.geometry and values.get(col.field):
+            from civgrid.ledger.geometry import check_near_point
+
+            far = check_near_point(values[col.field], values.get("lon"), values.get("lat"))
+            if far is not None:
+                errors.append((col.field, far))
     if not errors and not values.get("code"):
         values["code"] = derived_code(kind, values)
         if not values["code"]:

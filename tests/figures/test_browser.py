@@ -22,7 +22,10 @@ def test_dashboard_drills_down_and_back(browser: Any, demo_site: Any) -> None:
     page = context.new_page()
     login(page, base, "chief")
     page.goto(base + "/figures", timeout=120_000)
-    assert page.locator(".kpi").count() == 8
+    assert page.locator("ul.kpis").first.locator(".kpi").count() == 8
+    inspections = page.locator("ul.kpis").nth(1)  # the inspections' strip (检查)
+    assert inspections.locator(".kpi").count() == 4
+    assert inspections.locator('[data-code="inspection_failure_rate"]').is_visible()
     assert page.locator("svg.chart-choropleth a").count() > 5
     assert page.locator("svg.chart-trend circle").count() >= 10
     assets = page.evaluate(ASSETS)

@@ -93,6 +93,11 @@ EXPECTED = {
     "grassroots_rate": (2, 2, 1.0),
     "summoned": (0, None, 0.0),
     "summons_on_time_rate": (0, 0, None),
+    # no inspections in this history (tests/figures/test_inspections.py has them)
+    "inspections": (0, None, 0.0),
+    "failed_inspections": (0, None, 0.0),
+    "inspection_failure_rate": (0, 0, None),
+    "inspection_cases": (0, None, 0.0),
 }
 
 

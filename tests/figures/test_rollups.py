@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +17,13 @@ from civgrid.figures import actions as figures
 from civgrid.figures.models import FigureBuild, FigureCount
 from civgrid.figures.periods import Period
 from civgrid.figures.service import compute
+from civgrid.inspections import actions as inspections
+from civgrid.inspections.actions import ItemAnswer
+from civgrid.inspections.models import ItemResult
+from civgrid.ledger.models import LedgerKind
 from tests.cases.test_property import NAMES, _moves
 from tests.figures.conftest import World, local
+from tests.inspections.conftest import Site, site  # noqa: F401  (the fixture, reused)
 
 START = local("2026-11-02 08:00")
 PERIODS = ["2026-11", "2026-W45", "2026-W46", "2026-11-03", "2026-11-02..2026-11-20", "2026-Q4"]
@@ -34,15 +40,33 @@ def _units(w: World) -> list[tuple[str, str]]:
     ]
 
 
-def _play(w: World, script: list[tuple[int, str, float]], start: Any) -> Any:
+def _inspect(s: Site, pattern: int, now: Any) -> None:
+    """An inspection of the site's unit; ``pattern``'s bits say which items fail."""
+    results = [ItemResult.FAIL if pattern >> i & 1 else ItemResult.PASS for i in range(3)]
+    inspections.submit_inspection(
+        s.world.db,
+        template=s.template,
+        kind=LedgerKind.UNITS,
+        target_id=s.unit.id,
+        answers=[ItemAnswer(i.id, r) for i, r in zip(s.template.items, results, strict=True)],
+        actor=s.world.worker if pattern % 2 else s.world.admin,
+        client_key=uuid.uuid4().hex,
+        inspected_at=now,
+    )
+
+
+def _play(s: Site, script: list[tuple[int, str, float]], start: Any) -> Any:
     """Run the moves at increasing times; moves the table refuses are skipped."""
+    w = s.world
     db, moves, cases = w.db, _moves(w), []
     now = start
     for case_index, name, hours in script:
         now += timedelta(hours=hours)
         with acting_at(now):
             try:
-                if name == "report" or not cases:
+                if name == "inspect":
+                    _inspect(s, case_index, now)
+                elif name == "report" or not cases:
                     case = w.report()
                     w.steps.setdefault("photo", {})[case.id] = w.photo(case, w.worker)
                     cases.append(case)
@@ -69,7 +93,7 @@ def _assert_rollups_equal_raw(w: World, now: Any) -> None:
 STEPS = st.lists(
     st.tuples(
         st.integers(0, 5),
-        st.sampled_from(["report", *NAMES]),
+        st.sampled_from(["report", "inspect", *NAMES]),
         st.floats(0.2, 40.0, allow_nan=False),
     ),
     min_size=5,
@@ -84,16 +108,19 @@ STEPS = st.lists(
 )
 @given(first=STEPS, second=STEPS)
 def test_rollups_built_then_refreshed_equal_raw_events(
-    world: World, first: list[tuple[int, str, float]], second: list[tuple[int, str, float]]
+    site: Site,  # noqa: F811
+    first: list[tuple[int, str, float]],
+    second: list[tuple[int, str, float]],
 ) -> None:
+    world = site.world
     db = world.db
     db.execute(delete(FigureCount))
     db.execute(delete(FigureBuild))
     db.commit()
     world.steps.clear()
-    middle = _play(world, first, START + timedelta(days=30 * len(world.steps)))
+    middle = _play(site, first, START + timedelta(days=30 * len(world.steps)))
     figures.rebuild(db, now=middle)
-    end = _play(world, second, middle)
+    end = _play(site, second, middle)
     figures.refresh(db, now=end + timedelta(days=1))
     assert figures.rollup_size(db) > 0
     _assert_rollups_equal_raw(world, end + timedelta(days=1))
