@@ -7,6 +7,7 @@ stored once and the second answer repeats the first.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,14 +16,16 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, exists, func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import record
 from civgrid.auth.models import User
 from civgrid.config import get_settings
 from civgrid.db.base import utcnow
+from civgrid.db.cache import TableCache
 from civgrid.errors import Conflict, Invalid, NotFound
 from civgrid.grids.geo import from_text
 from civgrid.grids.models import Grid, GridMember
@@ -105,7 +108,11 @@ def _grid_union(db: Session, codes: Sequence[str]) -> BaseGeometry | None:
 
 
 def _check(
-    patrol: Patrol, points: Sequence[RawPoint], prev: Fix | None, bounds: Any, now: datetime
+    patrol: Patrol,
+    points: Sequence[RawPoint],
+    prev: Fix | None,
+    bounds: Bounds | None,
+    now: datetime,
 ) -> tuple[list[tuple[RawPoint, Fix]], list[dict[str, Any]]]:
     """The plausible points in time order, and the refused ones with their reason."""
     settings = get_settings()
@@ -136,11 +143,15 @@ def _check(
     return accepted, sorted(rejected, key=lambda r: r["index"])
 
 
+_POINTS = PatrolPoint.__table__.c
+
+
 def _previous_fix(db: Session, patrol_id: int, before: datetime) -> Fix | None:
+    """The stored position just before ``before`` (the speed check's starting point)."""
     row = db.execute(
-        select(PatrolPoint.at, PatrolPoint.lon, PatrolPoint.lat)
-        .where(PatrolPoint.patrol_id == patrol_id, PatrolPoint.at < before)
-        .order_by(PatrolPoint.at.desc())
+        select(_POINTS.at, _POINTS.lon, _POINTS.lat)
+        .where(_POINTS.patrol_id == patrol_id, _POINTS.at < before)
+        .order_by(_POINTS.at.desc())
         .limit(1)
     ).first()
     return None if row is None else Fix(row.at.timestamp(), row.lon, row.lat)
@@ -149,7 +160,47 @@ def _previous_fix(db: Session, patrol_id: int, before: datetime) -> Fix | None:
 def upload_points(
     db: Session, patrol: Patrol, user: User, *, key: str, points: Sequence[RawPoint], now: datetime
 ) -> BatchResult:
-    """Store a batch of positions once per idempotency ``key``; refuse the impossible ones."""
+    """Store a batch of positions once per idempotency ``key``; refuse the impossible ones.
+
+    The same work for every batch, however long the patrol already is: one indexed read (the
+    position before the batch), one insert of all its positions that skips the times already
+    stored, the batch row, the patrol's counters, one commit. The summary is made when the
+    patrol ends (a batch arriving after that redoes it).
+    """
+    _refuse_batch(patrol, user, key, points)
+    first = min((p.t for p in points if p.t is not None), default=now)
+    previous = _previous_fix(db, patrol.id, first)
+    accepted, rejected = _check(patrol, points, previous, _bounds(db, patrol), now)
+    stored = _insert_new(db, patrol.id, [p for p, _ in accepted])
+    batch = {"patrol_id": patrol.id, "key": key, "stored": stored, "rejected": rejected}
+    if not _insert_once(db, PatrolBatch, **batch, received_at=utcnow()):
+        # Sent before (or twice at once): nothing of this one is kept, the first answer stands.
+        db.rollback()
+        done = db.get(PatrolBatch, (patrol.id, key))
+        if done is None:  # the other request has not committed yet
+            raise Conflict("this batch is being stored by another request; send it again")
+        return BatchResult(done.stored, list(done.rejected), duplicate=True)
+    _count(db, patrol, stored=stored, rejected=len(rejected))
+    if patrol.state != PatrolState.OPEN and stored:  # a late batch: the summary is redone
+        _summarise(db, patrol)
+    db.commit()
+    return BatchResult(stored, rejected)
+
+
+def _count(db: Session, patrol: Patrol, *, stored: int, rejected: int) -> None:
+    """Add to the patrol's counters in SQL, not in Python: two batches may be stored at once."""
+    table = Patrol.__table__.c
+    db.execute(
+        update(Patrol.__table__)
+        .where(table.id == patrol.id)
+        .values(
+            point_count=table.point_count + stored, rejected_count=table.rejected_count + rejected
+        )
+    )
+    db.expire(patrol, ["point_count", "rejected_count"])
+
+
+def _refuse_batch(patrol: Patrol, user: User, key: str, points: Sequence[RawPoint]) -> None:
     if patrol.user_id != user.id:
         raise NotFound(f"patrol {patrol.id} not found")
     if not key or len(key) > 64:
@@ -158,60 +209,83 @@ def upload_points(
         raise Invalid(f"a batch holds at most {MAX_BATCH} points")
     if patrol.purged_at is not None:
         raise Conflict("this patrol's points have been purged")
-    done = db.get(PatrolBatch, (patrol.id, key))
-    if done is not None:
-        return BatchResult(done.stored, list(done.rejected), duplicate=True)
-    bounds = _bounds(db, patrol)
-    first = min((p.t for p in points if p.t is not None), default=now)
-    accepted, rejected = _check(patrol, points, _previous_fix(db, patrol.id, first), bounds, now)
-    known = _stored_times(db, patrol.id, [p.t for p, _ in accepted])
+
+
+def _dialect_insert(db: Session, model: type[Any]) -> Any:
+    """A Core INSERT into ``model``'s table that can skip rows already there (PostgreSQL and
+    SQLite); Core, not the ORM's bulk insert, so that its row count is the rows inserted."""
+    dialect = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return dialect(model.__table__).execution_options(preserve_rowcount=True)
+
+
+# One statement whose text does not grow with the batch (parsed and planned once per
+# connection), the positions passed as one JSON array: cheaper to send than an array per column.
+_PG_INSERT_POINTS = text(
+    "INSERT INTO patrol_points (patrol_id, at, lon, lat, accuracy_m)"
+    " SELECT :patrol_id, p.at, p.lon, p.lat, p.acc"
+    " FROM json_to_recordset(CAST(:points AS json))"
+    " AS p (at timestamptz, lon float8, lat float8, acc float8)"
+    " ON CONFLICT (patrol_id, at) DO NOTHING"
+).execution_options(preserve_rowcount=True)
+
+
+def _insert_new(db: Session, patrol_id: int, points: Sequence[RawPoint]) -> int:
+    """Insert the positions in one statement, skipping times already stored; how many were new."""
+    if not points:
+        return 0
+    if db.get_bind().dialect.name == "postgresql":
+        rows = [
+            {"at": p.t.isoformat(), "lon": p.lon, "lat": p.lat, "acc": p.accuracy_m}
+            for p in points
+            if p.t is not None
+        ]
+        params = {"patrol_id": patrol_id, "points": json.dumps(rows)}
+        return int(db.execute(_PG_INSERT_POINTS, params).rowcount)
+    stmt = _dialect_insert(db, PatrolPoint).on_conflict_do_nothing(
+        index_elements=["patrol_id", "at"]
+    )
     rows = [
-        {"patrol_id": patrol.id, "at": p.t, "lon": p.lon, "lat": p.lat, "accuracy_m": p.accuracy_m}
-        for p, _ in accepted
-        if p.t not in known
+        {"patrol_id": patrol_id, "at": p.t, "lon": p.lon, "lat": p.lat, "accuracy_m": p.accuracy_m}
+        for p in points
     ]
-    try:
-        if rows:
-            db.execute(insert(PatrolPoint), rows)
-        db.add(PatrolBatch(patrol_id=patrol.id, key=key, stored=len(rows), rejected=rejected))
-        patrol.point_count += len(rows)
-        patrol.rejected_count += len(rejected)
-        db.flush()
-    except IntegrityError:  # the same batch, sent twice at once: the other one stored it
-        db.rollback()
-        done = db.get(PatrolBatch, (patrol.id, key))
-        if done is None:
-            raise
-        return BatchResult(done.stored, list(done.rejected), duplicate=True)
-    if patrol.state != PatrolState.OPEN and rows:  # a late batch: the summary is redone
-        _summarise(db, patrol)
-    db.commit()
-    return BatchResult(len(rows), rejected)
+    return int(db.execute(stmt, rows).rowcount)
 
 
-def _bounds(db: Session, patrol: Patrol) -> tuple[float, float, float, float] | None:
-    """The lon/lat bounds of the patrol's grids (one indexed query, on the bbox columns)."""
-    row = db.execute(
+def _insert_once(db: Session, model: type[Any], **row: Any) -> bool:
+    """Insert one row unless its key is taken; whether it was inserted."""
+    stmt = _dialect_insert(db, model).values(**row).on_conflict_do_nothing()
+    return bool(db.execute(stmt).rowcount)
+
+
+Bounds = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+
+
+def _load_grid_bounds(db: Session) -> dict[str, Bounds]:
+    """Each grid code's lon/lat bounds, over all its versions (a redrawn grid keeps its code)."""
+    rows = db.execute(
         select(
+            Grid.code,
             func.min(Grid.min_lon),
             func.min(Grid.min_lat),
             func.max(Grid.max_lon),
             func.max(Grid.max_lat),
-        ).where(Grid.code.in_(patrol.grid_codes))
-    ).one()
-    return None if row[0] is None else (row[0], row[1], row[2], row[3])
-
-
-def _stored_times(db: Session, patrol_id: int, times: Sequence[datetime | None]) -> set[datetime]:
-    real = [t for t in times if t is not None]
-    if not real:
-        return set()
-    found = db.scalars(
-        select(PatrolPoint.at).where(
-            PatrolPoint.patrol_id == patrol_id, PatrolPoint.at.between(min(real), max(real))
-        )
+        ).group_by(Grid.code)
     )
-    return set(found) & set(real)
+    return {code: (a, b, c, d) for code, a, b, c, d in rows}
+
+
+# Read for every batch; grids change seldom (civgrid.db.cache says when it is reloaded).
+_GRID_BOUNDS = TableCache("grid_bounds", _load_grid_bounds, (Grid,))
+
+
+def _bounds(db: Session, patrol: Patrol) -> Bounds | None:
+    """The lon/lat bounds of the patrol's grids."""
+    known = _GRID_BOUNDS.get(db)
+    boxes = [known[code] for code in patrol.grid_codes if code in known]
+    if not boxes:
+        return None
+    west, south, east, north = zip(*boxes, strict=True)
+    return min(west), min(south), max(east), max(north)
 
 
 def fixes(db: Session, patrol: Patrol) -> list[Fix]:
