@@ -7,7 +7,6 @@ stored once and the second answer repeats the first.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,9 +15,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, exists, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import record
@@ -29,6 +26,7 @@ from civgrid.db.cache import TableCache
 from civgrid.errors import Conflict, Invalid, NotFound
 from civgrid.grids.geo import from_text
 from civgrid.grids.models import Grid, GridMember
+from civgrid.workforce.batches import store_batch
 from civgrid.workforce.clearance import check_field_clearance
 from civgrid.workforce.models import (
     Patrol,
@@ -163,41 +161,27 @@ def upload_points(
     """Store a batch of positions once per idempotency ``key``; refuse the impossible ones.
 
     The same work for every batch, however long the patrol already is: one indexed read (the
-    position before the batch), one insert of all its positions that skips the times already
-    stored, the batch row, the patrol's counters, one commit. The summary is made when the
-    patrol ends (a batch arriving after that redoes it).
+    position before the batch), then its positions, its row and the patrol's counters written
+    at once (``store_batch``), one commit. The summary is made when the patrol ends (a batch
+    arriving after that redoes it).
     """
     _refuse_batch(patrol, user, key, points)
     first = min((p.t for p in points if p.t is not None), default=now)
     previous = _previous_fix(db, patrol.id, first)
     accepted, rejected = _check(patrol, points, previous, _bounds(db, patrol), now)
-    stored = _insert_new(db, patrol.id, [p for p, _ in accepted])
-    batch = {"patrol_id": patrol.id, "key": key, "stored": stored, "rejected": rejected}
-    if not _insert_once(db, PatrolBatch, **batch, received_at=utcnow()):
+    good = [(p.t or now, p.lon, p.lat, p.accuracy_m) for p, _ in accepted]
+    stored = store_batch(db, patrol, key=key, points=good, rejected=rejected, received_at=utcnow())
+    if stored is None:
         # Sent before (or twice at once): nothing of this one is kept, the first answer stands.
         db.rollback()
         done = db.get(PatrolBatch, (patrol.id, key))
         if done is None:  # the other request has not committed yet
             raise Conflict("this batch is being stored by another request; send it again")
         return BatchResult(done.stored, list(done.rejected), duplicate=True)
-    _count(db, patrol, stored=stored, rejected=len(rejected))
     if patrol.state != PatrolState.OPEN and stored:  # a late batch: the summary is redone
         _summarise(db, patrol)
     db.commit()
     return BatchResult(stored, rejected)
-
-
-def _count(db: Session, patrol: Patrol, *, stored: int, rejected: int) -> None:
-    """Add to the patrol's counters in SQL, not in Python: two batches may be stored at once."""
-    table = Patrol.__table__.c
-    db.execute(
-        update(Patrol.__table__)
-        .where(table.id == patrol.id)
-        .values(
-            point_count=table.point_count + stored, rejected_count=table.rejected_count + rejected
-        )
-    )
-    db.expire(patrol, ["point_count", "rejected_count"])
 
 
 def _refuse_batch(patrol: Patrol, user: User, key: str, points: Sequence[RawPoint]) -> None:
@@ -209,52 +193,6 @@ def _refuse_batch(patrol: Patrol, user: User, key: str, points: Sequence[RawPoin
         raise Invalid(f"a batch holds at most {MAX_BATCH} points")
     if patrol.purged_at is not None:
         raise Conflict("this patrol's points have been purged")
-
-
-def _dialect_insert(db: Session, model: type[Any]) -> Any:
-    """A Core INSERT into ``model``'s table that can skip rows already there (PostgreSQL and
-    SQLite); Core, not the ORM's bulk insert, so that its row count is the rows inserted."""
-    dialect = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return dialect(model.__table__).execution_options(preserve_rowcount=True)
-
-
-# One statement whose text does not grow with the batch (parsed and planned once per
-# connection), the positions passed as one JSON array: cheaper to send than an array per column.
-_PG_INSERT_POINTS = text(
-    "INSERT INTO patrol_points (patrol_id, at, lon, lat, accuracy_m)"
-    " SELECT :patrol_id, p.at, p.lon, p.lat, p.acc"
-    " FROM json_to_recordset(CAST(:points AS json))"
-    " AS p (at timestamptz, lon float8, lat float8, acc float8)"
-    " ON CONFLICT (patrol_id, at) DO NOTHING"
-).execution_options(preserve_rowcount=True)
-
-
-def _insert_new(db: Session, patrol_id: int, points: Sequence[RawPoint]) -> int:
-    """Insert the positions in one statement, skipping times already stored; how many were new."""
-    if not points:
-        return 0
-    if db.get_bind().dialect.name == "postgresql":
-        rows = [
-            {"at": p.t.isoformat(), "lon": p.lon, "lat": p.lat, "acc": p.accuracy_m}
-            for p in points
-            if p.t is not None
-        ]
-        params = {"patrol_id": patrol_id, "points": json.dumps(rows)}
-        return int(db.execute(_PG_INSERT_POINTS, params).rowcount)
-    stmt = _dialect_insert(db, PatrolPoint).on_conflict_do_nothing(
-        index_elements=["patrol_id", "at"]
-    )
-    rows = [
-        {"patrol_id": patrol_id, "at": p.t, "lon": p.lon, "lat": p.lat, "accuracy_m": p.accuracy_m}
-        for p in points
-    ]
-    return int(db.execute(stmt, rows).rowcount)
-
-
-def _insert_once(db: Session, model: type[Any], **row: Any) -> bool:
-    """Insert one row unless its key is taken; whether it was inserted."""
-    stmt = _dialect_insert(db, model).values(**row).on_conflict_do_nothing()
-    return bool(db.execute(stmt).rowcount)
 
 
 Bounds = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
