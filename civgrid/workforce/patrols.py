@@ -15,17 +15,18 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, exists, func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.audit.actions import record
 from civgrid.auth.models import User
 from civgrid.config import get_settings
 from civgrid.db.base import utcnow
+from civgrid.db.cache import TableCache
 from civgrid.errors import Conflict, Invalid, NotFound
 from civgrid.grids.geo import from_text
 from civgrid.grids.models import Grid, GridMember
+from civgrid.workforce.batches import store_batch
 from civgrid.workforce.clearance import check_field_clearance
 from civgrid.workforce.models import (
     Patrol,
@@ -105,7 +106,11 @@ def _grid_union(db: Session, codes: Sequence[str]) -> BaseGeometry | None:
 
 
 def _check(
-    patrol: Patrol, points: Sequence[RawPoint], prev: Fix | None, bounds: Any, now: datetime
+    patrol: Patrol,
+    points: Sequence[RawPoint],
+    prev: Fix | None,
+    bounds: Bounds | None,
+    now: datetime,
 ) -> tuple[list[tuple[RawPoint, Fix]], list[dict[str, Any]]]:
     """The plausible points in time order, and the refused ones with their reason."""
     settings = get_settings()
@@ -136,11 +141,15 @@ def _check(
     return accepted, sorted(rejected, key=lambda r: r["index"])
 
 
+_POINTS = PatrolPoint.__table__.c
+
+
 def _previous_fix(db: Session, patrol_id: int, before: datetime) -> Fix | None:
+    """The stored position just before ``before`` (the speed check's starting point)."""
     row = db.execute(
-        select(PatrolPoint.at, PatrolPoint.lon, PatrolPoint.lat)
-        .where(PatrolPoint.patrol_id == patrol_id, PatrolPoint.at < before)
-        .order_by(PatrolPoint.at.desc())
+        select(_POINTS.at, _POINTS.lon, _POINTS.lat)
+        .where(_POINTS.patrol_id == patrol_id, _POINTS.at < before)
+        .order_by(_POINTS.at.desc())
         .limit(1)
     ).first()
     return None if row is None else Fix(row.at.timestamp(), row.lon, row.lat)
@@ -149,7 +158,33 @@ def _previous_fix(db: Session, patrol_id: int, before: datetime) -> Fix | None:
 def upload_points(
     db: Session, patrol: Patrol, user: User, *, key: str, points: Sequence[RawPoint], now: datetime
 ) -> BatchResult:
-    """Store a batch of positions once per idempotency ``key``; refuse the impossible ones."""
+    """Store a batch of positions once per idempotency ``key``; refuse the impossible ones.
+
+    The same work for every batch, however long the patrol already is: one indexed read (the
+    position before the batch), then its positions, its row and the patrol's counters written
+    at once (``store_batch``), one commit. The summary is made when the patrol ends (a batch
+    arriving after that redoes it).
+    """
+    _refuse_batch(patrol, user, key, points)
+    first = min((p.t for p in points if p.t is not None), default=now)
+    previous = _previous_fix(db, patrol.id, first)
+    accepted, rejected = _check(patrol, points, previous, _bounds(db, patrol), now)
+    good = [(p.t or now, p.lon, p.lat, p.accuracy_m) for p, _ in accepted]
+    stored = store_batch(db, patrol, key=key, points=good, rejected=rejected, received_at=utcnow())
+    if stored is None:
+        # Sent before (or twice at once): nothing of this one is kept, the first answer stands.
+        db.rollback()
+        done = db.get(PatrolBatch, (patrol.id, key))
+        if done is None:  # the other request has not committed yet
+            raise Conflict("this batch is being stored by another request; send it again")
+        return BatchResult(done.stored, list(done.rejected), duplicate=True)
+    if patrol.state != PatrolState.OPEN and stored:  # a late batch: the summary is redone
+        _summarise(db, patrol)
+    db.commit()
+    return BatchResult(stored, rejected)
+
+
+def _refuse_batch(patrol: Patrol, user: User, key: str, points: Sequence[RawPoint]) -> None:
     if patrol.user_id != user.id:
         raise NotFound(f"patrol {patrol.id} not found")
     if not key or len(key) > 64:
@@ -158,60 +193,37 @@ def upload_points(
         raise Invalid(f"a batch holds at most {MAX_BATCH} points")
     if patrol.purged_at is not None:
         raise Conflict("this patrol's points have been purged")
-    done = db.get(PatrolBatch, (patrol.id, key))
-    if done is not None:
-        return BatchResult(done.stored, list(done.rejected), duplicate=True)
-    bounds = _bounds(db, patrol)
-    first = min((p.t for p in points if p.t is not None), default=now)
-    accepted, rejected = _check(patrol, points, _previous_fix(db, patrol.id, first), bounds, now)
-    known = _stored_times(db, patrol.id, [p.t for p, _ in accepted])
-    rows = [
-        {"patrol_id": patrol.id, "at": p.t, "lon": p.lon, "lat": p.lat, "accuracy_m": p.accuracy_m}
-        for p, _ in accepted
-        if p.t not in known
-    ]
-    try:
-        if rows:
-            db.execute(insert(PatrolPoint), rows)
-        db.add(PatrolBatch(patrol_id=patrol.id, key=key, stored=len(rows), rejected=rejected))
-        patrol.point_count += len(rows)
-        patrol.rejected_count += len(rejected)
-        db.flush()
-    except IntegrityError:  # the same batch, sent twice at once: the other one stored it
-        db.rollback()
-        done = db.get(PatrolBatch, (patrol.id, key))
-        if done is None:
-            raise
-        return BatchResult(done.stored, list(done.rejected), duplicate=True)
-    if patrol.state != PatrolState.OPEN and rows:  # a late batch: the summary is redone
-        _summarise(db, patrol)
-    db.commit()
-    return BatchResult(len(rows), rejected)
 
 
-def _bounds(db: Session, patrol: Patrol) -> tuple[float, float, float, float] | None:
-    """The lon/lat bounds of the patrol's grids (one indexed query, on the bbox columns)."""
-    row = db.execute(
+Bounds = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+
+
+def _load_grid_bounds(db: Session) -> dict[str, Bounds]:
+    """Each grid code's lon/lat bounds, over all its versions (a redrawn grid keeps its code)."""
+    rows = db.execute(
         select(
+            Grid.code,
             func.min(Grid.min_lon),
             func.min(Grid.min_lat),
             func.max(Grid.max_lon),
             func.max(Grid.max_lat),
-        ).where(Grid.code.in_(patrol.grid_codes))
-    ).one()
-    return None if row[0] is None else (row[0], row[1], row[2], row[3])
-
-
-def _stored_times(db: Session, patrol_id: int, times: Sequence[datetime | None]) -> set[datetime]:
-    real = [t for t in times if t is not None]
-    if not real:
-        return set()
-    found = db.scalars(
-        select(PatrolPoint.at).where(
-            PatrolPoint.patrol_id == patrol_id, PatrolPoint.at.between(min(real), max(real))
-        )
+        ).group_by(Grid.code)
     )
-    return set(found) & set(real)
+    return {code: (a, b, c, d) for code, a, b, c, d in rows}
+
+
+# Read for every batch; grids change seldom (civgrid.db.cache says when it is reloaded).
+_GRID_BOUNDS = TableCache("grid_bounds", _load_grid_bounds, (Grid,))
+
+
+def _bounds(db: Session, patrol: Patrol) -> Bounds | None:
+    """The lon/lat bounds of the patrol's grids."""
+    known = _GRID_BOUNDS.get(db)
+    boxes = [known[code] for code in patrol.grid_codes if code in known]
+    if not boxes:
+        return None
+    west, south, east, north = zip(*boxes, strict=True)
+    return min(west), min(south), max(east), max(north)
 
 
 def fixes(db: Session, patrol: Patrol) -> list[Fix]:

@@ -17,7 +17,7 @@ from civgrid.cases.models import Case
 from civgrid.catalogue.models import Category
 from civgrid.config import get_settings
 from civgrid.errors import NotFound
-from civgrid.grids.models import Grid, GridKind
+from civgrid.grids.models import Grid, GridKind, GridMember
 from civgrid.workforce.models import (
     Appraisal,
     DutyShift,
@@ -170,21 +170,25 @@ def month_table(db: Session, user: User, *, month: date, prefix: str = "") -> li
     """Per worker and grid: days patrolled, hours, days meeting the daily rule, for a month."""
     first = month.replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
+    # Plain (worker, seconds) rows, not ORM objects: a county's month is tens of thousands.
     query = scope.restrict(
-        select(PatrolDay).where(PatrolDay.day >= first, PatrolDay.day < nxt), user, "view"
+        select(PatrolDay.user_id, PatrolDay.seconds).where(
+            PatrolDay.day >= first, PatrolDay.day < nxt
+        ),
+        user,
+        "view",
     )
     if prefix:
         query = query.where(PatrolDay.territory_code.startswith(prefix, autoescape=True))
     if user.role == Role.GRID_WORKER:
         query = query.where(PatrolDay.user_id == user.id)
-    days = db.scalars(query).all()
-    by_user: dict[int, list[PatrolDay]] = defaultdict(list)
-    for d in days:
-        by_user[d.user_id].append(d)
-    users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(by_user)))}
+    by_user: dict[int, list[float]] = defaultdict(list)
+    for uid, seconds in db.execute(query):
+        by_user[uid].append(seconds)
+    names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(by_user))).all())
     grid_of = _first_grid(db, list(by_user))
     rows = []
-    for uid, ds in by_user.items():
+    for uid, seconds in by_user.items():
         grid = grid_of.get(uid)
         need = required_hours(grid.kind if grid else GridKind.COMPREHENSIVE)
         rows.append(
@@ -193,10 +197,10 @@ def month_table(db: Session, user: User, *, month: date, prefix: str = "") -> li
                 grid_name=grid.name if grid else "",
                 village_code=grid.village_code if grid else "",
                 user_id=uid,
-                name=users[uid].display_name,
-                days=len(ds),
-                hours=round(sum(d.seconds for d in ds) / 3600, 2),
-                days_meeting_rule=sum(d.seconds >= need * 3600 for d in ds),
+                name=names[uid],
+                days=len(seconds),
+                hours=round(sum(seconds) / 3600, 2),
+                days_meeting_rule=sum(s >= need * 3600 for s in seconds),
                 required_hours=need,
             )
         )
@@ -205,12 +209,13 @@ def month_table(db: Session, user: User, *, month: date, prefix: str = "") -> li
 
 def _first_grid(db: Session, user_ids: list[int]) -> dict[int, Grid]:
     """Each worker's first grid by code (the one the monthly table files them under)."""
+    current = Grid.valid_to.is_(None)
+    served = select(GridMember.user_id, Grid).join(Grid, Grid.id == GridMember.grid_id)
+    served = served.where(current, GridMember.user_id.in_(user_ids))
+    led = select(Grid.leader_id, Grid).where(current, Grid.leader_id.in_(user_ids))
     out: dict[int, Grid] = {}
-    for grid in db.scalars(select(Grid).where(Grid.valid_to.is_(None)).order_by(Grid.code)):
-        ids = {m.user_id for m in grid.members} | {grid.leader_id}
-        for uid in user_ids:
-            if uid in ids and uid not in out:
-                out[uid] = grid
+    for uid, grid in sorted([*db.execute(served), *db.execute(led)], key=lambda r: r[1].code):
+        out.setdefault(uid, grid)
     return out
 
 

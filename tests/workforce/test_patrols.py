@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session
 
 from civgrid.workforce import patrols as patrol_actions
 from civgrid.workforce.models import Patrol, PatrolDay, PatrolPoint, PatrolState
+from civgrid.grids.actions import GridDraft, create_grid
+from civgrid.grids.models import Post
+from civgrid.workforce.actions import staff_grid
+from tests.grids.conftest import VILLAGE, sq
 from tests.workforce.conftest import T0, point
 
 NOW = [T0]
@@ -64,6 +68,35 @@ def test_a_batch_sent_twice_is_stored_once_and_late_batches_land_in_time_order(
         select(PatrolPoint.at).where(PatrolPoint.patrol_id == pid).order_by(PatrolPoint.at)
     ).all()
     assert ordered[0] == T0 and ordered[-1] == T0 + timedelta(seconds=1190)
+
+
+def test_overlapping_batches_and_repeated_times_store_each_time_once(
+    client: TestClient, db: Session, staffed, bearer
+) -> None:
+    h = bearer(staffed.worker)
+    pid = _start(client, h)
+    url = f"/api/v1/patrols/{pid}/points"
+    assert client.post(url, json={"key": "a", "points": _walk(0, 60)}, headers=h).json() == {
+        "stored": 60,
+        "rejected": [],
+        "duplicate": False,
+    }
+    # Resent under a new key with 30 new positions (a phone that lost the first answer).
+    overlap = client.post(url, json={"key": "b", "points": _walk(300, 60)}, headers=h).json()
+    assert overlap == {"stored": 30, "rejected": [], "duplicate": False}
+    twice = _walk(1000, 2)
+    same_time = {"key": "c", "points": [twice[0], twice[0], twice[1]]}
+    assert client.post(url, json=same_time, headers=h).json()["stored"] == 2
+    assert client.post(url, json=same_time, headers=h).json() == {
+        "stored": 2,
+        "rejected": [],
+        "duplicate": True,
+    }
+    stored = db.scalar(
+        select(func.count()).select_from(PatrolPoint).where(PatrolPoint.patrol_id == pid)
+    )
+    assert stored == 92
+    assert client.get(f"/api/v1/patrols/{pid}", headers=h).json()["point_count"] == 92
 
 
 def test_impossible_points_are_refused_with_a_reason(client: TestClient, staffed, bearer) -> None:
@@ -187,6 +220,38 @@ def test_the_sweep_closes_yesterdays_open_patrol_flagged_and_purges_old_points(
     assert patrol.track is None and patrol.duration_s == 290
     assert db.get(PatrolDay, (staffed.worker.id, T0.date())).seconds == 290
     assert db.scalar(select(Patrol.purged_at).where(Patrol.id == patrol.id)) is not None
+
+
+def test_the_month_table_files_each_worker_under_their_first_grid(
+    client: TestClient, db: Session, staffed, bearer
+) -> None:
+    later = create_grid(db, GridDraft(VILLAGE, sq(200, 0, 400, 200), "二片", 300, 900), actor=None)
+    staff_grid(
+        db,
+        later,
+        leader_id=staffed.leader.id,
+        members=[(staffed.worker.id, Post.PART_TIME)],
+        actor=None,
+    )
+    code = staffed.grid.code
+    hours = {date(2026, 12, 1): 4.5, date(2026, 12, 2): 3.0, date(2026, 12, 9): 4.0}
+    for day, h in [*hours.items(), (date(2026, 11, 30), 6.0)]:
+        db.add(PatrolDay(user_id=staffed.worker.id, day=day, territory_code=code, seconds=h * 3600))
+    db.add(
+        PatrolDay(
+            user_id=staffed.leader.id, day=date(2026, 12, 3), territory_code=code, seconds=5 * 3600
+        )
+    )
+    db.flush()
+    url = "/api/v1/patrols/month?month=2026-12"
+    rows = {r["user_id"]: r for r in client.get(url, headers=bearer(staffed.leader)).json()}
+    assert set(rows) == {staffed.worker.id, staffed.leader.id}
+    mine = rows[staffed.worker.id]
+    assert (mine["grid_code"], mine["days"], mine["hours"]) == (staffed.grid.code, 3, 11.5)
+    assert (mine["days_meeting_rule"], mine["required_hours"]) == (2, 4.0)
+    assert rows[staffed.leader.id]["grid_code"] == staffed.grid.code
+    own = client.get(url, headers=bearer(staffed.worker)).json()
+    assert [r["user_id"] for r in own] == [staffed.worker.id]
 
 
 @pytest.mark.parametrize("month", ["0000-01", "2026-13", "2026-00"])
