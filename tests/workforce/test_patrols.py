@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civgrid.workforce import patrols as patrol_actions
-from civgrid.workforce.models import Patrol, PatrolDay, PatrolPoint, PatrolState
 from civgrid.grids.actions import GridDraft, create_grid
 from civgrid.grids.models import Post
+from civgrid.workforce import patrols as patrol_actions
 from civgrid.workforce.actions import staff_grid
+from civgrid.workforce.models import Patrol, PatrolDay, PatrolPoint, PatrolState
 from tests.grids.conftest import VILLAGE, sq
 from tests.workforce.conftest import T0, point
 
