@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text, update
+from sqlalchemy import CursorResult, Table, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -91,18 +91,23 @@ def _store_in_three(
             for t, x, y, a in points
         ]
         stmt = _insert(PatrolPoint).on_conflict_do_nothing(index_elements=["patrol_id", "at"])
-        stored = db.execute(stmt, rows).rowcount
+        stored = _count(db.execute(stmt, rows))
     batch = _insert(PatrolBatch).on_conflict_do_nothing(index_elements=["patrol_id", "key"])
     row = {"patrol_id": patrol.id, "key": key, "stored": stored, "rejected": rejected}
-    if not db.execute(batch.values(**row, received_at=received_at)).rowcount:
+    if not _count(db.execute(batch.values(**row, received_at=received_at))):
         return None
     c = Patrol.__table__.c
     db.execute(
-        update(Patrol.__table__)
+        update(cast(Table, Patrol.__table__))
         .where(c.id == patrol.id)
         .values(point_count=c.point_count + stored, rejected_count=c.rejected_count + len(rejected))
     )
     return stored
+
+
+def _count(result: Any) -> int:
+    """The rows a Core INSERT or UPDATE touched."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _insert(model: type[Any]) -> Any:

@@ -172,7 +172,7 @@ def month_table(db: Session, user: User, *, month: date, prefix: str = "") -> li
     nxt = (first + timedelta(days=32)).replace(day=1)
     # Plain (worker, seconds) rows, not ORM objects: a county's month is tens of thousands.
     query = scope.restrict(
-        select(PatrolDay.user_id, PatrolDay.seconds).where(
+        select(PatrolDay.user_id, PatrolDay.seconds).where(  # type: ignore[arg-type]
             PatrolDay.day >= first, PatrolDay.day < nxt
         ),
         user,
