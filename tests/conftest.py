@@ -39,6 +39,27 @@ PASSWORD = "correct horse battery"
 OWNER_URL: dict[str, str] = {}
 
 
+# The password hasher of the tests: argon2id at its cheapest. The product's (argon2's defaults:
+# 3 passes over 64 MiB on 4 lanes, about 0.2 s of CPU a hash) made half the suite's CPU time, as
+# every test's users were hashed and logged in again. The format and the checks are unchanged;
+# tests/auth/test_login.py checks that the product keeps its strong parameters (PRODUCT_HASHER).
+PRODUCT_HASHER: dict[str, Any] = {}
+
+
+def _cheap_password_hashing() -> None:
+    from argon2 import PasswordHasher
+
+    from civgrid.auth import security
+
+    PRODUCT_HASHER.setdefault("hasher", security._hasher)
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    security._DUMMY_HASH = security._hasher.hash("civgrid-dummy-password")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _cheap_password_hashing()
+
+
 def _create_pg_database() -> tuple[str, str]:
     name = f"civgrid_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")

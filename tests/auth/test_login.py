@@ -221,3 +221,16 @@ def test_a_burst_with_an_unremembered_token_checks_it_once(db: Session, monkeypa
     for t in burst:
         t.join()
     assert got == ["the user"] * 6 and len(checks) == 1
+
+
+def test_passwords_are_hashed_with_argon2id_at_full_cost() -> None:
+    """The suite hashes cheaply (tests/conftest.py); the product keeps argon2's strong default."""
+    from argon2 import extract_parameters
+
+    from tests.conftest import PRODUCT_HASHER
+
+    hasher = PRODUCT_HASHER["hasher"]
+    params = extract_parameters(hasher.hash(PASSWORD))
+    assert params.type.name == "ID"
+    assert params.time_cost >= 3 and params.memory_cost >= 65536 and params.parallelism >= 4
+    assert hasher.verify(hasher.hash(PASSWORD), PASSWORD)
