@@ -39,6 +39,8 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench._proc import cpu_ticks, process_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("CIVGRID_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -179,29 +181,6 @@ def _serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess
     raise RuntimeError(f"{app} did not start")
 
 
-def _cpu_ticks(pid: int) -> int:
-    """utime + stime of one process, in clock ticks (0 if it has gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def _tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (uvicorn --workers N starts child processes)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
-            try:
-                todo.extend(int(c) for c in task.read_text().split())
-            except OSError:
-                pass
-    return out
-
-
 def _backends(url: str) -> list[int]:
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -244,14 +223,14 @@ def _load(
     """Warm up for 1 s, then measure for ``seconds`` at ``conns`` connections."""
     _wrk(url, script, 1, conns)
     backends = _backends(db)
-    server_pids = _tree(server.pid)
-    before = {p: _cpu_ticks(p) for p in server_pids + backends}
+    server_pids = process_tree(server.pid)
+    before = {p: cpu_ticks(p) for p in server_pids + backends}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     w = _wrk(url, script, seconds, conns)
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     backends_after = _backends(db)
-    pg = sum(_cpu_ticks(p) - before.get(p, 0) for p in backends_after)
-    srv = sum(_cpu_ticks(p) - before.get(p, 0) for p in server_pids)
+    pg = sum(cpu_ticks(p) - before.get(p, 0) for p in backends_after)
+    srv = sum(cpu_ticks(p) - before.get(p, 0) for p in server_pids)
     wrk_s = (after_children.ru_utime + after_children.ru_stime) - (
         children.ru_utime + children.ru_stime
     )

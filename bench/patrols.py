@@ -48,6 +48,8 @@ import psycopg
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
 
+from bench._proc import cpu_ticks, process_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG = os.environ.get("CIVGRID_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -404,15 +406,15 @@ class _Cpu:
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             ).scalars()
-            out = {p: _ticks(p) for p in pids}
+            out = {p: cpu_ticks(p) for p in pids}
         eng.dispose()
         return out
 
     def _now(self) -> dict[str, float]:
         me = resource.getrusage(resource.RUSAGE_SELF)
-        server = _tree(self.server.pid) if self.server is not None else []
+        server = process_tree(self.server.pid) if self.server is not None else []
         return {
-            "server": sum(_ticks(p) for p in server) / TICK,
+            "server": sum(cpu_ticks(p) for p in server) / TICK,
             "client": me.ru_utime + me.ru_stime,
         }
 
@@ -426,29 +428,6 @@ class _Cpu:
         used["postgres"] = sum(t - self.start_pg.get(p, 0) for p, t in end_pg.items())
         used["postgres"] /= TICK
         return {k: round(v * 1000 / max(batches, 1), 2) for k, v in used.items()}
-
-
-def _ticks(pid: int) -> int:
-    """utime + stime of one process, in clock ticks (0 if it has gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (uvicorn ``--workers N`` starts child processes)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
-            try:
-                todo.extend(int(c) for c in task.read_text().split())
-            except OSError:
-                pass
-    return out
 
 
 def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
