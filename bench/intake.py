@@ -39,7 +39,8 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench._proc import cpu_ticks, process_tree
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._proc import cpu_ticks, process_tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("CIVGRID_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

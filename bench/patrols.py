@@ -48,10 +48,10 @@ import psycopg
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
 
-from bench._proc import cpu_ticks, process_tree
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench._proc import cpu_ticks, process_tree  # noqa: E402
+
 PG = os.environ.get("CIVGRID_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TICK = os.sysconf("SC_CLK_TCK")
 VILLAGE = "441900101002"
