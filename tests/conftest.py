@@ -11,7 +11,10 @@ holds the owner's URL, ``CIVGRID_DATABASE_URL`` the app role's.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -60,11 +63,34 @@ def pytest_configure(config: pytest.Config) -> None:
     _cheap_password_hashing()
 
 
-def _create_pg_database() -> tuple[str, str]:
+# Tests that use no database (neither ``engine`` nor ``database_url``, nor a database of their own
+# through this module's helpers) do the same on either backend: the PostgreSQL run leaves them to
+# the SQLite run.
+_OWN_DATABASE = ("BACKEND", "_create_pg_database", "OWNER_URL", "demo_database")
+
+
+def _uses_a_database(item: pytest.Item) -> bool:
+    if {"engine", "database_url"} & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return module is None or any(name in vars(module) for name in _OWN_DATABASE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND != "postgresql":
+        return
+    kept = [item for item in items if _uses_a_database(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if not _uses_a_database(i)])
+        items[:] = kept
+
+
+def _create_pg_database(*, template: str = "") -> tuple[str, str]:
     name = f"civgrid_test_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     admin.dispose()
     return name, PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
 
@@ -281,54 +307,116 @@ def demo_server(demo_site: DemoSite) -> str:
     return demo_site.base
 
 
+def _run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of the whole run: shared by the xdist workers (each has a subfolder)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _run_lock(root: Path) -> Iterator[None]:
+    with open(root / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A new database holding the full demo: (its PostgreSQL name or "", its URL).
+
+    ``load_demo`` runs once per test run (about 20 s of CPU), by whichever worker asks first,
+    into a template; each caller gets a copy (SQLite: the file; PostgreSQL: ``CREATE DATABASE …
+    TEMPLATE``) and the demo's stored photos in its own data folder. ``pytest_sessionfinish``
+    drops the template. tests/cases/test_demo.py runs ``load_demo`` itself.
+    """
+    from civgrid.config import get_settings
+
+    root = _run_root(tmp_path_factory)
+    made = root / "demo-template.json"
+    with _run_lock(root):
+        if not made.exists():
+            made.write_text(json.dumps(_make_demo_template(root)))
+        template = json.loads(made.read_text())
+        if BACKEND == "postgresql":
+            name, url = _create_pg_database(template=template["name"])
+        else:
+            name, url = "", f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
+            shutil.copyfile(template["file"], url.removeprefix("sqlite:///"))
+    shutil.copytree(template["photos"], get_settings().attachments_path, dirs_exist_ok=True)
+    return name, url
+
+
+def _make_demo_template(root: Path) -> dict[str, str]:
+    from civgrid.config import get_settings
+    from civgrid.db.migrate import upgrade
+    from civgrid.db.session import make_engine
+    from civgrid.demo import load_demo
+
+    if BACKEND == "postgresql":
+        name, url = _create_pg_database()
+        name_or_file = {"name": name}
+    else:
+        file = root / "demo-template.sqlite3"
+        url = f"sqlite:///{file}"
+        name_or_file = {"file": str(file)}
+    upgrade(url)
+    eng = make_engine(url)
+    with Session(eng, expire_on_commit=False) as db:
+        load_demo(db)
+    if BACKEND != "postgresql":
+        with eng.connect() as conn:  # everything into the file that is copied
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    eng.dispose()  # no connection left: a template must have none; SQLite's WAL is checkpointed
+    photos = root / "demo-photos"
+    shutil.copytree(get_settings().attachments_path, photos, dirs_exist_ok=True)
+    return {**name_or_file, "photos": str(photos)}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's end (the xdist controller, or the only process): drop the demo's template."""
+    if hasattr(session.config, "workerinput"):
+        return
+    made = session.config._tmp_path_factory.getbasetemp() / "demo-template.json"  # type: ignore[attr-defined]
+    if made.exists() and "name" in (template := json.loads(made.read_text())):
+        _drop_pg_database(template["name"])
+
+
+@pytest.fixture
+def demo_db(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    """A session on a copy of the full demo of its own (``demo_database``), dropped afterwards."""
+    from civgrid.db.cache import clear_all
+    from civgrid.db.session import make_engine
+
+    name, url = demo_database(tmp_path_factory)
+    demo_engine = make_engine(url)
+    clear_all()
+    try:
+        with Session(demo_engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        clear_all()  # what the caches read from the copy is gone with it
+        demo_engine.dispose()
+        if name:
+            _drop_pg_database(name)
+
+
 @pytest.fixture(scope="session")
 def demo_site(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
-    """A real uvicorn server over a separate database loaded with the full demo (`load_demo`).
+    """A real uvicorn server over a separate database holding the full demo (``demo_database``).
 
     Browser tests use it: their data is committed, so it must not leak into the rolled-back
     tests that share ``engine``. Its sessions are bound to its engine, as when serving for
     real (on PostgreSQL, case intake then writes on the app's asynchronous pool).
     """
-    import uvicorn
+    from civgrid.db.session import make_engine
 
-    from civgrid.db.migrate import upgrade
-    from civgrid.db.session import get_db, make_engine
-    from civgrid.demo import load_demo
-    from civgrid.web.app import create_app
-
-    if BACKEND == "postgresql":
-        name, url = _create_pg_database()
-    else:
-        name, url = "", f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
-    upgrade(url)
+    name, url = demo_database(tmp_path_factory)
     demo_engine = make_engine(url)
     factory = sessionmaker(bind=demo_engine, expire_on_commit=False)
-    with factory() as db:
-        load_demo(db)
-
-    def demo_db() -> Iterator[Session]:
-        with factory() as session:
-            yield session
-
-    application = create_app()
-    application.dependency_overrides[get_db] = demo_db
-    application.state.session_factory = factory
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield DemoSite(base, factory)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(factory) as base:
+        yield DemoSite(base, factory)
     demo_engine.dispose()
     if name:
         _drop_pg_database(name)

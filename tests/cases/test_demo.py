@@ -55,7 +55,7 @@ def test_demo_cases(db: Session) -> None:
     assert db.scalar(select(func.count()).where(Case.description == HISTORY)) == len(history)
 
 
-def test_every_demo_grid_is_staffed_and_any_report_goes_round(db: Session) -> None:
+def test_every_demo_grid_is_staffed_and_any_report_goes_round(demo_db: Session) -> None:
     """A pin in 四甲村第2网格 (not 城中社区) goes the whole loop with demo logins."""
     from civgrid.auth.models import User
     from civgrid.cases import actions
@@ -65,7 +65,7 @@ def test_every_demo_grid_is_staffed_and_any_report_goes_round(db: Session) -> No
     from civgrid.grids.models import Grid
     from tests.cases.conftest import png_bytes
 
-    load_demo(db)
+    db = demo_db
     grids = db.scalars(select(Grid).where(Grid.code.startswith("441900101"))).all()
     assert all(g.leader_id is not None and g.members for g in grids)
     staff = {u.username: u for u in db.scalars(select(User))}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from bench._mixed_load import MixedLoad, target
 from civgrid.cases.models import Case
 from civgrid.config import get_settings
-from tests.conftest import BACKEND, DemoSite, _create_pg_database, _drop_pg_database, serve
+from tests.conftest import DemoSite, _drop_pg_database, demo_database, serve
 
 SECONDS = 12.0
 THREADS = 8
@@ -26,19 +26,11 @@ TIMEOUT_S = 20.0
 @pytest.fixture(scope="module")
 def site(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
     """A served demo of its own: this test commits hundreds of cases."""
-    from civgrid.db.migrate import upgrade
     from civgrid.db.session import make_engine
-    from civgrid.demo import load_demo
 
-    if BACKEND == "postgresql":
-        name, url = _create_pg_database()
-    else:
-        name, url = "", f"sqlite:///{tmp_path_factory.mktemp('load') / 'load.sqlite3'}"
-    upgrade(url)
+    name, url = demo_database(tmp_path_factory)
     eng = make_engine(url)
     factory = sessionmaker(bind=eng, expire_on_commit=False)
-    with factory() as db:
-        load_demo(db)
     with serve(factory) as base:
         yield DemoSite(base, factory)
     eng.dispose()

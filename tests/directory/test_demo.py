@@ -10,8 +10,8 @@ from civgrid.demo import DEMO_USERS, load_demo
 from civgrid.departments.models import Department
 
 
-def test_demo_work_and_duty_phones(db: Session) -> None:
-    load_demo(db)
+def test_demo_work_and_duty_phones(demo_db: Session) -> None:
+    db = demo_db
     users = {u.username: u for u in db.scalars(select(User))}
     phones = {name: users[name].work_phone for name, *_rest in DEMO_USERS}
     assert all(p and p.startswith("0769-8888") for p in phones.values())
