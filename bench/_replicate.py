@@ -73,9 +73,13 @@ def replicate(
 
     conn = db.connection()
     out = Replicated()
+    if fast:  # temporary tables live in the session's own buffers (8 MB by default)
+        conn.execute(text("SET temp_buffers = '1GB'"))
+    t = time.perf_counter()
     _stage_templates(conn, first)
     _stage_targets(conn, targets)
     _stage_routes(db, conn)
+    print(f"  templates staged in {time.perf_counter() - t:.1f} s", flush=True)
     dropped: list[str] = []
     if fast:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
@@ -83,16 +87,23 @@ def replicate(
         dropped = _drop_indexes(conn)
     tz = get_settings().timezone
     for low, high in _chunks(conn, tz, chunk):
+        t = time.perf_counter()
         written = _copy_chunk(conn, low, high, tz)
         out.cases += written[0]
         out.rows += sum(written)
-        print(f"  {out.cases} cases copied ({out.rows} rows) …", flush=True)
+        dt = time.perf_counter() - t
+        print(
+            f"  {out.cases} cases copied ({out.rows} rows; this chunk {sum(written) / dt:.0f}"
+            f" rows/s) …",
+            flush=True,
+        )
     if fast:
         t = time.perf_counter()
         conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
         for statement in dropped:
             conn.execute(text(statement))
         out.index_s = time.perf_counter() - t
+        print(f"  indexes made in {out.index_s:.1f} s", flush=True)
     _reset_sequences(conn)
     for table in ("tpl", "tpl_map", "tpl_route", *(f"tpl_{t}" for t in TABLES)):
         conn.execute(text(f"DROP TABLE {table}"))
@@ -204,43 +215,21 @@ def _stage_routes(db: Session, conn: Connection) -> None:
 
 
 class _Suggestions:
-    """``routing_suggestion`` for many places: each category's rules read once.
-
-    As ``civgrid.catalogue.service.suggest_department``: the category's rules and its major
-    class's, most specific first for the village (the product's ``most_specific_first``), the
-    first whose department is active. (``routing_suggestion`` itself reads the rules again for
-    every call: tens of thousands of category × village pairs took half a minute.)
-    """
+    """``routing_suggestion`` for many places, each category's rules read once."""
 
     def __init__(self, db: Session) -> None:
         self.db = db
-        self.rules: dict[int, list[Any]] = {}
+        self.rules: dict[int, Any] = {}
 
     def __call__(self, category_id: int, village: str) -> str | None:
-        from civgrid.catalogue.service import most_specific_first
+        from civgrid.catalogue.models import Category
+        from civgrid.catalogue.service import category_rules, suggest_from
 
         if category_id not in self.rules:
-            self.rules[category_id] = self._rules(category_id)
-        for rule in most_specific_first(self.rules[category_id], village):
-            if rule.department.is_active:
-                return str(rule.department.code)
-        return None
-
-    def _rules(self, category_id: int) -> list[Any]:
-        from sqlalchemy import or_, select
-
-        from civgrid.catalogue.models import Category, RoutingRule
-
-        category = self.db.get(Category, category_id)
-        if category is None:  # pragma: no cover  (foreign key)
-            return []
-        q = select(RoutingRule).where(
-            or_(
-                RoutingRule.category_id == category.id,
-                RoutingRule.major_code == category.major_code,
-            )
-        )
-        return list(self.db.scalars(q).unique())
+            category = self.db.get(Category, category_id)
+            self.rules[category_id] = category_rules(self.db, category) if category else []
+        found = suggest_from(self.rules[category_id], village)
+        return found.code if found else None
 
 
 # ---------------------------------------------------------------- indexes
@@ -312,6 +301,7 @@ def _chunks(conn: Connection, tz: str, size: int) -> list[tuple[Any, Any]]:
 
 
 def _columns(table: str) -> list[str]:
+    import civgrid.cases.models  # noqa: F401  (the tables, in the metadata)
     from civgrid.db.base import Base
 
     t: Table = Base.metadata.tables[table]
