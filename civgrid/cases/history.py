@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
@@ -37,9 +39,9 @@ from civgrid.cases.models import (
     CaseSource,
 )
 from civgrid.cases.newcase import _number, number_prefix
-from civgrid.cases.service import routing_suggestion
 from civgrid.cases.transitions import CaseAction, CaseState, target
-from civgrid.catalogue.service import time_limit_for
+from civgrid.catalogue.models import Category, RoutingRule
+from civgrid.catalogue.service import category_rules, suggest_from, time_limit_for
 from civgrid.db.base import acting_at
 
 S, A = CaseState, CaseAction
@@ -192,6 +194,11 @@ class _Writer:
         self.image = check_image(photo)
         store_image(self.image)
         self.suggested: dict[tuple[int, str], str | None] = {}
+        self.rules: dict[int, Sequence[RoutingRule]] = {}
+        # every day's counter at once: one query instead of one per township and day
+        self.known = dict(
+            db.execute(select(CaseNumberCounter.prefix, CaseNumberCounter.last)).all()
+        )
 
     def case(self, script: Script) -> None:
         reporter = self.cast[script.by]
@@ -222,18 +229,18 @@ class _Writer:
 
     def _next_number(self, prefix: str) -> int:
         if prefix not in self.counters:
-            found = self.db.scalar(
-                select(CaseNumberCounter.last).where(CaseNumberCounter.prefix == prefix)
-            )
-            self.counters[prefix] = found or 0
+            self.counters[prefix] = self.known.get(prefix, 0)
         self.counters[prefix] += 1
         return self.counters[prefix]
 
     def suggestion(self, case: dict[str, Any]) -> str | None:
-        key = (case["category_id"], case["division_code"])
+        """``routing_suggestion``, with each category's rules read once."""
+        key = category_id, division = case["category_id"], case["division_code"]
         if key not in self.suggested:
-            probe = Case(category_id=key[0], division_code=key[1])
-            found = routing_suggestion(self.db, probe)
+            if category_id not in self.rules:
+                category = self.db.get(Category, category_id)
+                self.rules[category_id] = category_rules(self.db, category) if category else []
+            found = suggest_from(self.rules[category_id], division)
             self.suggested[key] = found.code if found else None
         return self.suggested[key]
 
@@ -409,13 +416,18 @@ def _insert(db: Session, rows: _Rows) -> None:
 
 
 def _save_counters(db: Session, counters: dict[str, int]) -> None:
-    for prefix, last in counters.items():
-        row = db.get(CaseNumberCounter, prefix)
-        if row is None:
-            db.add(CaseNumberCounter(prefix=prefix, last=last))
-        else:
-            row.last = last
-    db.flush()
+    """Every day's counter in one upsert (the bulk writer runs alone)."""
+    if not counters:
+        return
+    dialect = db.get_bind().dialect.name
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table: Table = CaseNumberCounter.__table__  # type: ignore[assignment]
+    rows = [{"prefix": p, "last": last} for p, last in counters.items()]
+    for i in range(0, len(rows), 5000):
+        q = upsert(table).values(rows[i : i + 5000])
+        db.execute(
+            q.on_conflict_do_update(index_elements=["prefix"], set_={"last": q.excluded.last})
+        )
 
 
 def _reset_sequences(db: Session) -> None:
