@@ -2,9 +2,11 @@
 
 ``start_replica`` takes a base backup of the primary (``pg_basebackup -R -X stream``) into a
 directory of its own, starts it with ``pg_ctl`` on a free port as a hot standby, and waits for
-it to accept connections; ``Replica.stop`` stops it and deletes the directory. Whatever stands
-in the way (not PostgreSQL, missing binaries, no replication rule in ``pg_hba.conf``, a cluster
-too big to copy quickly) is a ``Missing`` with the exact reason, for the test to skip on.
+it to accept connections; ``Cluster.stop`` stops it and deletes the directory. Whatever stands
+in the way (not PostgreSQL, missing binaries, no replication rule in ``pg_hba.conf``) is a
+``Missing`` with the exact reason, for the test to skip on. A server too big to copy quickly
+(``TooBig``: a benchmark's millions of cases live there too) is replaced by a small primary of
+the test's own (``start_primary``: ``initdb``, then the same binaries and settings).
 """
 
 from __future__ import annotations
@@ -44,9 +46,14 @@ class Missing(Exception):
     """Something this machine lacks for a replica; the message says what and how to fix it."""
 
 
+class TooBig(Missing):
+    """The primary holds more than a test may copy."""
+
+
 @dataclass
-class Replica:
-    """A running hot standby: its port and its directory (data, socket, log)."""
+class Cluster:
+    """A running server of the test's own (a hot standby, or a small primary): its port and its
+    directory (data, socket, log)."""
 
     port: int
     home: Path
@@ -58,7 +65,7 @@ class Replica:
         return self.home / "data"
 
     def url(self, primary_url: str) -> str:
-        """``primary_url`` (any database, any role) pointed at this replica."""
+        """``primary_url`` (any database, any role) pointed at this server."""
         url = make_url(primary_url).set(host="127.0.0.1", port=self.port)
         return url.render_as_string(hide_password=False)
 
@@ -67,15 +74,15 @@ class Replica:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
 
     def log(self) -> str:
-        path = self.home / "replica.log"
+        path = self.home / "server.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def start(self) -> None:
         """Start the server (again), waiting until it accepts connections."""
-        log = str(self.home / "replica.log")
-        done = self.pg_ctl("-l", log, "-o", self.argv, "-w", "-t", "30", "start")
+        log = str(self.home / "server.log")
+        done = self.pg_ctl("-l", log, "-o", self.argv, "-w", "-t", "60", "start")
         if done.returncode != 0:
-            raise RuntimeError(f"the replica did not start: {done.stderr.strip()}\n{self.log()}")
+            raise RuntimeError(f"the server did not start: {done.stderr.strip()}\n{self.log()}")
 
     def stop(self) -> None:
         """Stop the server (at once: it holds nothing worth a clean shutdown) and delete it.
@@ -181,7 +188,7 @@ def prepare_primary(server_url: str) -> dict[str, str]:
                 raise Missing("the primary's max_wal_senders is 0; a replica needs at least 1")
             size = int(conn.scalar(text("SELECT sum(pg_database_size(oid)) FROM pg_database")))
             if size > MAX_CLUSTER_BYTES:
-                raise Missing(
+                raise TooBig(
                     f"the primary holds {size / 1024**3:.1f} GB; a base backup of more than "
                     f"{MAX_CLUSTER_BYTES / 1024**3:.0f} GB takes too long for a test"
                 )
@@ -211,17 +218,48 @@ def _add_replication_rule(conn: Connection, hba: Path) -> None:
     conn.execute(text("SELECT pg_reload_conf()"))
 
 
-def start_replica(server_url: str) -> Replica:
+def _home(run_as: list[str]) -> Path:
+    home = Path(tempfile.mkdtemp(prefix="civgrid-replica-"))
+    if run_as:
+        shutil.chown(home, "postgres", "postgres")
+    return home
+
+
+def start_primary() -> Cluster:
+    """A small primary of the test's own (``initdb``, trust from 127.0.0.1, replication too)."""
+    _check_tools()
+    run_as = _run_as()
+    primary = Cluster(_free_port(), _home(run_as), run_as)
+    try:
+        cmd = [*run_as, str(PG_BIN / "initdb"), "-D", str(primary.data), "-U", "postgres"]
+        cmd += ["--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
+        options = {
+            "port": primary.port,
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": primary.home,
+            "wal_level": "replica",
+            "shared_buffers": "32MB",
+            "fsync": "off",  # a throwaway server
+        }
+        primary.argv = " ".join(f"-c {name}={value}" for name, value in options.items())
+        primary.start()
+    except BaseException:
+        primary.stop()
+        raise
+    return primary
+
+
+def start_replica(server_url: str) -> Cluster:
     """A hot standby of the server at ``server_url`` (a superuser's URL), running and caught up
     with its base backup; raises ``Missing`` when this machine cannot make one."""
     _check_tools()
     run_as = _run_as()
     matched = prepare_primary(server_url)
     primary = make_url(server_url)
-    home = Path(tempfile.mkdtemp(prefix="civgrid-replica-"))
-    if run_as:
-        shutil.chown(home, "postgres", "postgres")
-    replica = Replica(_free_port(), home, run_as)
+    replica = Cluster(_free_port(), _home(run_as), run_as)
     try:
         _base_backup(replica, primary.host or "127.0.0.1", primary.port or 5432, primary.username)
         _start(replica, matched)
@@ -231,7 +269,7 @@ def start_replica(server_url: str) -> Replica:
     return replica
 
 
-def _base_backup(replica: Replica, host: str, port: int, user: str | None) -> None:
+def _base_backup(replica: Cluster, host: str, port: int, user: str | None) -> None:
     cmd = [
         *replica.run_as,
         str(PG_BIN / "pg_basebackup"),
@@ -245,7 +283,7 @@ def _base_backup(replica: Replica, host: str, port: int, user: str | None) -> No
         raise RuntimeError(f"pg_basebackup failed: {done.stderr.strip()}")
 
 
-def _start(replica: Replica, matched: dict[str, str]) -> None:
+def _start(replica: Cluster, matched: dict[str, str]) -> None:
     # Debian keeps postgresql.conf and pg_hba.conf outside the data directory: the replica gets
     # its own. Settings on the command line win over postgresql.auto.conf, which the backup
     # copied from the primary (and where -R wrote primary_conninfo).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -27,16 +28,15 @@ from civgrid.config import get_settings
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db, get_read_engine, make_engine, read_session_factory
 from tests.cases import factories
-from tests.conftest import (
-    BACKEND,
-    FIXTURES,
-    PASSWORD,
-    PG_SERVER,
-    _create_pg_database,
-    _drop_pg_database,
-    app_url,
+from tests.conftest import BACKEND, FIXTURES, PASSWORD, PG_SERVER, app_url
+from tests.db.replica import (
+    Cluster,
+    Missing,
+    TooBig,
+    start_primary,
+    start_replica,
+    wait_replayed,
 )
-from tests.db.replica import Missing, Replica, start_replica, wait_replayed
 
 pytestmark = [
     pytest.mark.pg_only,
@@ -45,14 +45,50 @@ pytestmark = [
 VILLAGE = "441900101002"
 
 
+@dataclass
+class Servers:
+    primary_url: str  # its superuser's, on the database postgres
+    replica: Cluster
+    own: Cluster | None  # the primary, when it is the test's own
+
+
 @pytest.fixture(scope="module")
-def replica() -> Iterator[Replica]:
+def servers() -> Iterator[Servers]:
+    """The test server and a replica of it, or, when the test server holds too much to copy
+    quickly, a small primary of the test's own and a replica of that."""
+    own = None
     try:
-        running = start_replica(PG_SERVER)
+        try:
+            found = Servers(PG_SERVER, start_replica(PG_SERVER), None)
+        except TooBig:
+            own = start_primary()
+            found = Servers(own.url(PG_SERVER), start_replica(own.url(PG_SERVER)), own)
     except Missing as exc:
+        if own is not None:
+            own.stop()
         pytest.skip(f"no streaming replica on this machine: {exc}")
-    yield running
-    running.stop()
+    yield found
+    found.replica.stop()
+    if found.own is not None:
+        found.own.stop()
+
+
+def _create_database(server_url: str) -> tuple[str, str]:
+    """A new database on the server (as its superuser); its name and its owner's URL."""
+    name = f"civgrid_replica_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, make_url(server_url).set(database=name).render_as_string(False)
+
+
+def _drop_database(server_url: str, name: str, role: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+    admin.dispose()
 
 
 @dataclass
@@ -60,7 +96,7 @@ class Site:
     """The app on its primary and its replica, and what the tests need to drive it."""
 
     client: TestClient
-    replica: Replica
+    replica: Cluster
     primary: Engine  # the app role's, as the app's own sessions
     standby: Engine  # the superuser's, on the replica: to pause and resume its replay
     role: str
@@ -146,7 +182,7 @@ def _reads_from_primary() -> None:
 
 
 @pytest.fixture(scope="module")
-def site(replica: Replica, database_url: str) -> Iterator[Site]:
+def site(servers: Servers, database_url: str) -> Iterator[Site]:
     """The app as served with a replica, on a database of its own (its data is committed).
 
     ``database_url``: the test run's settings (a PostgreSQL primary), which this app's differ
@@ -155,7 +191,8 @@ def site(replica: Replica, database_url: str) -> Iterator[Site]:
     from civgrid.db.migrate import grant, upgrade
     from civgrid.web.app import create_app
 
-    name, owner = _create_pg_database()
+    replica = servers.replica
+    name, owner = _create_database(servers.primary_url)
     role = f"{name}_app"
     upgrade(owner)
     grant(owner, role)
@@ -180,7 +217,7 @@ def site(replica: Replica, database_url: str) -> Iterator[Site]:
         _reads_from_primary()
         primary.dispose()
         standby.dispose()
-        _drop_pg_database(name, role=role)
+        _drop_database(servers.primary_url, name, role)
 
 
 def _this_month() -> str:
@@ -250,7 +287,7 @@ def test_the_read_session_is_on_the_replica_and_cannot_write(site: Site) -> None
             db.execute(text("UPDATE cases SET description = description"))
     with site.primary.connect() as conn:
         where = conn.execute(text("SELECT inet_server_port(), pg_is_in_recovery()")).one()
-        assert tuple(where) == (make_url(PG_SERVER).port or 5432, False)
+        assert tuple(where) == (make_url(site.primary.url).port, False)
 
 
 def test_with_the_replica_down_public_reads_fail_and_staff_work_goes_on(site: Site) -> None:
