@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # The owner's URL, for migrations and `civgrid db grant`; on PostgreSQL the app's own URL
     # (database_url) should be a role that owns no tables. Unset: the same as database_url.
     migration_database_url: str = ""
+    # A streaming replica of database_url (PostgreSQL only), for the reads that may lag the
+    # primary a little: the public board, Open311 GET and the figures (civgrid.db.session,
+    # get_read_db). Unset: those read the primary too. See docs/architecture.md.
+    read_database_url: str = ""
     secret_key: str = DEFAULT_SECRET
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
@@ -106,6 +110,21 @@ class Settings(BaseSettings):
             )
         if self.env == "production" and len(self.secret_key) < 32:
             raise ValueError("CIVGRID_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _replica_of_postgresql(self) -> Settings:
+        if not self.read_database_url:
+            return self
+        if not self.read_database_url.startswith("postgresql"):
+            raise ValueError(
+                "CIVGRID_READ_DATABASE_URL must be a PostgreSQL URL (a streaming replica)"
+            )
+        if not self.effective_database_url.startswith("postgresql"):
+            raise ValueError(
+                "CIVGRID_READ_DATABASE_URL is a replica of a PostgreSQL primary; set "
+                "CIVGRID_DATABASE_URL to that primary (SQLite has no replicas)"
+            )
         return self
 
     @property

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from civgrid.board import service
 from civgrid.board.schemas import BadFilter, BoardQuery, parse_query
-from civgrid.db.session import get_page_db
+from civgrid.db.session import get_read_page_db
 from civgrid.web.i18n import request_locale
 from civgrid.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-DB = Annotated[Session, Depends(get_page_db, scope="function")]
+# Public and replica-tolerant: read from the read replica when there is one.
+DB = Annotated[Session, Depends(get_read_page_db, scope="function")]
 
 
 @router.get("/board")

@@ -22,6 +22,7 @@ from civgrid.cases.actions.branches import escalate_case, office_code
 from civgrid.cases.models import Case, CaseClock, CaseLevel, CaseSummons
 from civgrid.cases.transitions import ACTIVE
 from civgrid.db.base import utcnow
+from civgrid.db.session import hold_write_lock
 from civgrid.errors import CivgridError
 from civgrid.retention.actions import purge
 from civgrid.workforce.actions import expire_clearances
@@ -52,6 +53,16 @@ def sweep(db: Session, *, now: datetime | None = None) -> SweepReport:
     """One pass over overdue clocks and late summons; returns what it did."""
     now = now or utcnow()
     report = SweepReport()
+    report.escalated, report.overdue_at_top = escalate_overdue(db, overdue_clocks(db, now), now)
+    report.flagged_summons = _flag_summons(db, now)
+    report.patrols = sweep_patrols(db, now=now)
+    report.patrols["uncleared"] = expire_clearances(db, local_day(now))
+    report.retention = purge(db, now=now).counts
+    return report
+
+
+def overdue_clocks(db: Session, now: datetime) -> list[tuple[int, int]]:
+    """(case id, clock id) of the running clocks past their deadline, not yet escalated."""
     overdue = db.execute(
         select(Case.id, CaseClock.id)
         .join(CaseClock, CaseClock.case_id == Case.id)
@@ -64,24 +75,43 @@ def sweep(db: Session, *, now: datetime | None = None) -> SweepReport:
         .order_by(CaseClock.due_at)
     ).all()
     db.rollback()
+    return [(case_id, clock_id) for case_id, clock_id in overdue]
+
+
+def escalate_overdue(
+    db: Session, overdue: list[tuple[int, int]], now: datetime
+) -> tuple[list[str], list[str]]:
+    """Escalate each case one tier (or flag it at the top tier); the numbers of each kind."""
+    escalated: list[str] = []
+    at_top: list[str] = []
     for case_id, clock_id in overdue:
         case = db.get(Case, case_id)
         if case is None:  # pragma: no cover
             continue
+        if not _still_overdue(db, clock_id):
+            db.rollback()  # escalated meanwhile by another process's sweep, or finished
+            continue
         try:
             if case.level.higher() is None:
                 _overdue_at_top(db, case, clock_id, now)
-                report.overdue_at_top.append(case.number)
+                at_top.append(case.number)
             else:
                 escalate_case(db, case, actor=None, note="超时自动升级", automatic=True)
-                report.escalated.append(case.number)
+                escalated.append(case.number)
         except CivgridError as exc:  # changed meanwhile by someone else: next sweep sees it
             log.info("sweep skipped %s: %s", case.number, exc.message)
-    report.flagged_summons = _flag_summons(db, now)
-    report.patrols = sweep_patrols(db, now=now)
-    report.patrols["uncleared"] = expire_clearances(db, local_day(now))
-    report.retention = purge(db, now=now).counts
-    return report
+    return escalated, at_top
+
+
+def _still_overdue(db: Session, clock_id: int) -> bool:
+    """Whether the clock is still running and not escalated, locked until this transaction ends.
+
+    Every serving process may run the sweep (docs/architecture.md): a second pass that listed
+    the same clock must not escalate its case a second tier once the first has committed.
+    """
+    hold_write_lock(db)
+    clock = db.get(CaseClock, clock_id, with_for_update=True, populate_existing=True)
+    return clock is not None and clock.escalated_at is None and clock.finished_at is None
 
 
 def _overdue_at_top(db: Session, case: Case, clock_id: int, now: datetime) -> None:

@@ -24,9 +24,16 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the pragmas civgrid relies on."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """Create an engine with the pragmas civgrid relies on.
+
+    ``read_only`` (PostgreSQL only): every transaction of its connections is read-only
+    (``default_transaction_read_only``), so a write sent on it by mistake fails at once, even
+    when its URL names the primary, rather than the day a replica is put behind it.
+    """
     if url.startswith("sqlite"):
+        if read_only:
+            raise ValueError("a read-only engine is for a PostgreSQL replica, not SQLite")
         # As many connections as the thread pool has threads: a request never waits for one.
         engine = create_engine(
             url,
@@ -51,7 +58,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_size=20, max_overflow=20)
+    # Sent in the connection's startup packet: no round trip.
+    connect_args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+    engine = create_engine(url, pool_size=20, max_overflow=20, connect_args=connect_args)
     _ping_when_idle(engine)
     _refuse_when_on_loop(engine)
     return engine
@@ -274,6 +283,19 @@ def session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+@lru_cache
+def get_read_engine() -> Engine | None:
+    """The engine on the read replica (``CIVGRID_READ_DATABASE_URL``), or None without one."""
+    url = get_settings().read_database_url
+    return make_engine(url, read_only=True) if url else None
+
+
+@lru_cache
+def read_session_factory() -> sessionmaker[Session] | None:
+    engine = get_read_engine()
+    return None if engine is None else sessionmaker(bind=engine, expire_on_commit=False)
+
+
 async def get_db() -> AsyncIterator[Session]:
     """FastAPI dependency: one session per request.
 
@@ -285,10 +307,33 @@ async def get_db() -> AsyncIterator[Session]:
     try:
         yield db
     finally:
-        if db.info.get(_CONNECTED):
-            await run_in_threadpool(db.close)
-        else:
-            db.close()
+        await _close(db)
+
+
+async def get_read_db(db: Session = Depends(get_db)) -> AsyncIterator[Session]:
+    """FastAPI dependency: a session for reads that may lag the primary a little.
+
+    On the read replica when one is configured (its transactions are read-only), else the
+    request's own session (``db``, which costs nothing unless used). For the public board,
+    Open311 GET and the figures only: what must see its own writes, or writes, uses ``get_db``
+    (docs/architecture.md, "Beyond one machine").
+    """
+    factory = read_session_factory()
+    if factory is None:
+        yield db
+        return
+    read = factory()
+    try:
+        yield read
+    finally:
+        await _close(read)
+
+
+async def _close(db: Session) -> None:
+    if db.info.get(_CONNECTED):
+        await run_in_threadpool(db.close)
+    else:
+        db.close()
 
 
 # In a session's info while its transaction holds a connection (a transaction may exist without
@@ -313,6 +358,14 @@ def get_page_db(db: Session = Depends(get_db)) -> Iterator[Session]:
     A page's reads need no snapshot kept open while its response is sent on the event loop
     (and a page that writes, say an audit row, must not hold SQLite's write lock meanwhile).
     """
+    try:
+        yield db
+    finally:
+        db.rollback()
+
+
+def get_read_page_db(db: Session = Depends(get_read_db)) -> Iterator[Session]:
+    """``get_read_db`` for pages: its transaction ends before the response is sent."""
     try:
         yield db
     finally:

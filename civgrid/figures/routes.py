@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from civgrid.auth.deps import current_user
 from civgrid.auth.models import User
 from civgrid.db.base import utcnow
-from civgrid.db.session import get_page_db
+from civgrid.db.session import get_read_page_db
 from civgrid.errors import CivgridError
 from civgrid.figures import dashboard, exports, kept
 from civgrid.figures import report as reports
@@ -26,7 +26,9 @@ from civgrid.web.templating import render
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/figures", tags=["figures"], responses=AUTHENTICATED)
 
-DB = Annotated[Session, Depends(get_page_db, scope="function")]
+# Every route here only reads: from the read replica when there is one (rollups and kept
+# reports are written by the CLI, civgrid.figures.cli).
+DB = Annotated[Session, Depends(get_read_page_db, scope="function")]
 Staff = Annotated[User, Depends(current_user)]
 FORMATS = {
     "html": "text/html; charset=utf-8",

@@ -22,7 +22,7 @@ from civgrid.cases import idempotency
 from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.db.aio import async_pool
 from civgrid.db.base import utcnow
-from civgrid.db.session import get_db, on_loop_if_cached
+from civgrid.db.session import get_db, get_read_db, on_loop_if_cached
 from civgrid.errors import CivgridError, Invalid, NotFound
 from civgrid.open311 import actions, service
 from civgrid.open311.formats import FORMATS, error_response, format_of_path, respond
@@ -72,6 +72,9 @@ router = APIRouter(
     responses=georeport_errors(403, 404, 409, 429),
 )
 DB = Annotated[Session, Depends(get_db)]
+# The public reads that may lag a little (services, requests): the read replica when there is
+# one. Token lookups stay on the primary: a client asks for its token's case right after POST.
+ReadDB = Annotated[Session, Depends(get_read_db)]
 AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 
 
@@ -106,7 +109,7 @@ def discovery(fmt: str, request: Request) -> Response:
 
 
 @router.get("/services.{fmt}", name="services")
-def services(fmt: str, db: DB, jurisdiction_id: str = "") -> Response:
+def services(fmt: str, db: ReadDB, jurisdiction_id: str = "") -> Response:
     """Every service (category) that may be reported."""
     with_attributes = service.codes_with_attributes(db)
     docs = [
@@ -117,7 +120,9 @@ def services(fmt: str, db: DB, jurisdiction_id: str = "") -> Response:
 
 
 @router.get("/services/{service_code}.{fmt}")
-def service_definition(service_code: str, fmt: str, db: DB, jurisdiction_id: str = "") -> Response:
+def service_definition(
+    service_code: str, fmt: str, db: ReadDB, jurisdiction_id: str = ""
+) -> Response:
     """A service's definition: the attributes a request for it must or may answer."""
     fmt = _format(fmt)
     category = service.get_service(db, service_code)
@@ -195,7 +200,7 @@ def _media_base(request: Request) -> str:
 def list_requests(
     fmt: str,
     request: Request,
-    db: DB,
+    db: ReadDB,
     service_request_id: str = "",
     service_code: str = "",
     start_date: str = "",
@@ -223,7 +228,7 @@ def list_requests(
 
 @router.get("/requests/{service_request_id}.{fmt}")
 def get_request(
-    service_request_id: str, fmt: str, request: Request, db: DB, jurisdiction_id: str = ""
+    service_request_id: str, fmt: str, request: Request, db: ReadDB, jurisdiction_id: str = ""
 ) -> Response:
     """One request by its id (the case number)."""
     fmt = _format(fmt)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from civgrid.cases import actions
 from civgrid.cases.models import CaseEvent, CaseLevel, CaseNotification
-from civgrid.cases.sweep import SweepReport, sweep
+from civgrid.cases.sweep import SweepReport, escalate_overdue, overdue_clocks, sweep
 from civgrid.db.base import utcnow
 
 
@@ -77,3 +77,17 @@ def test_the_app_runs_the_sweep_while_serving(engine, monkeypatch) -> None:  # t
     with TestClient(create_app()):
         time.sleep(0.2)
     assert len(passes) == count  # never under CIVGRID_ENV=test
+
+
+def test_two_sweeps_at_once_escalate_a_case_once(db: Session, world) -> None:
+    """Two processes' sweeps find the same clocks overdue; the case still rises one tier."""
+    case = world.report()
+    assert case.due_at is not None
+    later = case.due_at + timedelta(minutes=1)
+    first, second = overdue_clocks(db, later), overdue_clocks(db, later)
+    assert escalate_overdue(db, first, later) == ([case.number], [])
+    assert escalate_overdue(db, second, later) == ([], [])
+    db.refresh(case)
+    assert case.level == CaseLevel.VILLAGE
+    events = db.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case.id))
+    assert [e.value for e in events] == ["report", "escalate"]
