@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from psycopg import AsyncConnection
-from pydantic import TypeAdapter
 from psycopg_pool import AsyncConnectionPool
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -32,10 +32,10 @@ from civgrid.cases.schemas import (
     SummonsOut,
 )
 from civgrid.cases.transitions import CaseState, allowed_actions
+from civgrid.db import keyset
 from civgrid.db.aio import async_pool
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db, on_loop_if_cached
-from civgrid.db import keyset
 from civgrid.errors import Invalid, NotFound
 from civgrid.web.i18n import localized, request_locale
 from civgrid.web.responses import AUTHENTICATED
