@@ -132,7 +132,11 @@ def _cases(db: Session, q: BoardQuery) -> tuple[list[Case], str | None, str | No
 def board_page(db: Session, q: BoardQuery) -> BoardPage:
     """One page of the board, newest first: a constant number of queries whatever its size."""
     check_known(db, q)
-    total, capped = keyset.capped_count(db, filtered(q), COUNT_CAP)
+    # counted in the list's order: from the public index, reading COUNT_CAP rows at most
+    newest = (
+        filtered(q).with_only_columns(Case.id).order_by(Case.reported_at.desc(), Case.id.desc())
+    )
+    total, capped = keyset.capped_count(db, newest, COUNT_CAP)
     cases, after, before = _cases(db, q)
     views = public_views(db, cases)
     codes = {v.grid_code for v in views if v.grid_code}

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, true, tuple_
+from sqlalchemy import ColumnElement, DateTime, Select, func, literal, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from civgrid.errors import CivgridError
@@ -56,7 +56,9 @@ class Segment:
 
     def beyond(self, values: Sequence[Any], backwards: bool) -> ColumnElement[bool]:
         """Rows after ``values`` in this segment's order (before them, ``backwards``)."""
-        row, at = tuple_(*self.keys), tuple_(*values)
+        # bound with each column's type, so that a datetime is stored as the column stores it
+        at = tuple_(*[literal(v, k.type) for v, k in zip(values, self.keys, strict=True)])
+        row = tuple_(*self.keys)
         return row < at if self.descending != backwards else row > at
 
 
@@ -186,7 +188,12 @@ def _plain(value: Any) -> Any:
 
 def _typed(value: Any, key: InstrumentedAttribute[Any]) -> Any:
     """A cursor value back in its column's Python type (ValueError/TypeError if it is not)."""
-    kind = key.type.python_type
+    column_type = key.type
+    kind = (
+        datetime
+        if isinstance(getattr(column_type, "impl_instance", column_type), DateTime)
+        else column_type.python_type
+    )
     if kind is datetime:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
