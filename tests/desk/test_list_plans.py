@@ -59,7 +59,7 @@ def bulk_cases(db: Session, category_id: int, department: str, n: int = ROWS) ->
                 at, at, CASE WHEN i % 5 <> 0 THEN at + interval '2 days' END
             FROM (SELECT i, now() - i * interval '1 minute' AS at
                   FROM generate_series(1, :n) AS i) AS s
-            """
+            """  # noqa: S608  (the states are the constants above)
         ),
         {
             "n": n,
