@@ -259,4 +259,5 @@ def test_pages_in_turn_continue_after_the_last_request_served(o311: Open311World
     listed = [s for s in statements if "FROM cases" in s and "ORDER BY" in s]
     assert listed and all("(cases.reported_at, cases.id) <" in s for s in listed)
     walked = first + second + third
-    assert len(walked) == 6 and len(set(walked)) == 6
+    # the five of the walk, each once (by offset the newer one would repeat one of them)
+    assert len(walked) == 5 and len(set(walked)) == 5
