@@ -337,7 +337,7 @@ def state_in(states: Iterable[CaseState], *, negate: bool = False) -> ColumnElem
     their condition from the query's, also in a prepared statement's generic plan, where
     bound values are unknown: so list queries carry these literal conditions.
     """
-    values = [literal_column(f"'{s.value}'") for s in sorted(states)]
+    values: list[ColumnElement[Any]] = [literal_column(f"'{s.value}'") for s in sorted(states)]
     return Case.state.notin_(values) if negate else Case.state.in_(values)
 
 

@@ -7,6 +7,7 @@ engine keeps on the case, so a page costs a fixed number of statements however l
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -193,7 +194,7 @@ class ListView:
     """A list's rows (a preview or one page), its total up to the cap, the way on."""
 
     list: DeskList
-    rows: list[Row]
+    rows: builtins.list[Row]
     total: int
     more_than_total: bool = False
     next: str | None = None

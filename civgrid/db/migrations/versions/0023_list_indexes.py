@@ -20,6 +20,7 @@ Revises: 0022_dispute_parties_purge
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -64,7 +65,7 @@ def upgrade() -> None:
         batch_op.drop_index("ix_cases_due_at")
         batch_op.drop_index("ix_cases_reported_at")
     for name, columns, where in INDEXES:
-        kw: dict[str, object] = {}
+        kw: dict[str, Any] = {}
         if where is not None:
             kw = {"postgresql_where": sa.text(where), "sqlite_where": sa.text(where)}
         if name == "ix_cases_open_territory_due":
