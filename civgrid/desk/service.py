@@ -71,7 +71,7 @@ LANDING: dict[Role, str] = {
     Role.SUPERVISOR: "/field",
 }
 
-PREVIEW = 50  # rows of each list on the desk pages; the rest on the list's own pages
+PREVIEW = 200  # rows of each list on the desk pages (as before); the rest on its own pages
 PAGE = 100  # rows per page of a list's own pages
 COUNT_CAP = 1000  # lists count their cases no further: "1,000+"
 
