@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from civgrid.board import service
-from civgrid.board.schemas import BadFilter, BoardQuery, parse_query
+from civgrid.board.schemas import BadFilter, BoardQuery, FilterError, parse_query
+from civgrid.db import keyset
 from civgrid.db.session import get_read_page_db
 from civgrid.web.i18n import request_locale
 from civgrid.web.templating import render
@@ -34,6 +35,9 @@ def board(request: Request, db: DB) -> Response:
         ctx["result"] = service.board_page(db, query)
     except BadFilter as exc:
         ctx.update(errors=exc.errors, result=None, query=BoardQuery())
+        return render(request, "board/board.html", ctx, status_code=exc.status_code)
+    except keyset.BadCursor as exc:
+        ctx.update(errors=[FilterError("cursor", exc.template)], result=None, query=BoardQuery())
         return render(request, "board/board.html", ctx, status_code=exc.status_code)
     ctx["query"] = query
     return render(request, "board/board.html", ctx)

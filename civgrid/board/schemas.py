@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from civgrid.config import get_settings
+from civgrid.db.keyset import BAD_CURSOR
 from civgrid.errors import Invalid
 from civgrid.text import is_digits
 from civgrid.web.i18n import N_, gettext
@@ -18,7 +19,9 @@ PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAP_SIZE = 500  # the map shows at most this many of the newest matching cases
 MAX_MAP_SIZE = 1000
-MAX_PAGE = 100_000
+# Numbered pages (OFFSET) for the first pages only; further on the board pages by cursor.
+MAX_PAGE = 50
+MAX_CURSOR = 600
 
 # A major class (M06) or a category (M06001); local catalogues may use other letters and lengths.
 CATEGORY = re.compile(r"^[A-Z]{1,3}\d{1,6}$")
@@ -62,6 +65,7 @@ class BoardQuery:
     date_to: date | None = None
     page: int = 1
     per_page: int = PAGE_SIZE
+    cursor: str = ""  # a keyset position (civgrid.db.keyset); instead of ``page``
 
     def reported_range(self) -> tuple[datetime | None, datetime | None]:
         """[from, to) in UTC: whole days in the deployment's time zone."""
@@ -81,8 +85,11 @@ class BoardQuery:
             "from": self.date_from.isoformat() if self.date_from else "",
             "to": self.date_to.isoformat() if self.date_to else "",
             "page": str(self.page) if self.page != 1 else "",
+            "cursor": "",
         }
         values.update({k: str(v) for k, v in changes.items()})
+        if values["cursor"]:
+            values["page"] = ""
         return {k: v for k, v in values.items() if v and not (k == "page" and v == "1")}
 
     def url(self, path: str = "/board", **changes: Any) -> str:
@@ -145,6 +152,9 @@ def parse_query(params: Mapping[str, str], *, map_size: bool = False) -> BoardQu
     per_page = _int(
         params.get("per_page", ""), "per_page", size_message, size_default, size_max, errors
     )
+    cursor = params.get("cursor", "").strip()
+    if len(cursor) > MAX_CURSOR:
+        errors.append(FilterError("cursor", N_(BAD_CURSOR)))
     if errors:
         raise BadFilter(errors)
-    return BoardQuery(category, grid, status, date_from, date_to, page, per_page)
+    return BoardQuery(category, grid, status, date_from, date_to, page, per_page, cursor)

@@ -26,6 +26,8 @@ from civgrid.calendar.units import Light, TimeUnit
 # Give up looking for working time after this many days: the calendar is broken.
 MAX_SEARCH_DAYS = 3660
 DAY = timedelta(days=1)
+# The share of a limit used at which the light turns from green to yellow.
+YELLOW_SHARE = 0.8
 
 Period = tuple[time, time]
 
@@ -173,9 +175,22 @@ class WorkCalendar:
             return 1.0 + 1e-9
         return used / limit
 
+    def turns_yellow(self, start: datetime, deadline: datetime, unit: TimeUnit) -> datetime:
+        """The instant 80 % of the limit is used: before it the light is green (UTC).
+
+        Stored with the deadline, it lets lists colour lights in SQL: green before it, yellow
+        up to the deadline, red after (what :meth:`light` says at every instant).
+        """
+        limit = self.elapsed(start, deadline, unit)
+        if limit <= timedelta():
+            return min(start, deadline).astimezone(UTC)
+        if unit in (TimeUnit.WORK_HOURS, TimeUnit.WORK_DAYS):
+            return self.add_working_time(start, limit * YELLOW_SHARE)
+        return (start + limit * YELLOW_SHARE).astimezone(UTC)
+
     def light(self, start: datetime, deadline: datetime, now: datetime, unit: TimeUnit) -> Light:
         """Green below 80 % of the limit, yellow from 80 % to 100 %, red beyond."""
         fraction = self.used_fraction(start, deadline, now, unit)
-        if fraction < 0.8:
+        if fraction < YELLOW_SHARE:
             return Light.GREEN
         return Light.YELLOW if fraction <= 1.0 else Light.RED

@@ -71,14 +71,19 @@ def new_clock(db: Session, category_id: int, stage: Stage, now: datetime) -> Cas
     """A clock for the stage, started ``now``: its time limit and deadline on the calendar."""
     with db.no_autoflush:  # lookups only; the caller's pending rows flush once, at commit
         amount, unit = time_limit_for(db, category_id, stage)
-        due = get_calendar(db).deadline(now, amount, unit)
-    return CaseClock(stage=stage, amount=amount, unit=unit, started_at=now, due_at=due)
+        calendar = get_calendar(db)
+        due = calendar.deadline(now, amount, unit)
+        yellow = calendar.turns_yellow(now, due, unit)
+    return CaseClock(
+        stage=stage, amount=amount, unit=unit, started_at=now, due_at=due, yellow_at=yellow
+    )
 
 
 def show_clock(case: Case, clock: CaseClock) -> None:
     """The case shows its running clock: stage, since when, due when, in which unit."""
     case.stage, case.stage_started_at = clock.stage, clock.started_at
     case.due_at, case.due_unit = clock.due_at, clock.unit
+    case.yellow_at = clock.yellow_at
 
 
 def start_clock(db: Session, case: Case, stage: Stage, now: datetime) -> CaseClock:
@@ -97,7 +102,7 @@ def _stop_clock(case: Case, now: datetime) -> None:
     clock = open_clock(case)
     if clock is not None:
         clock.finished_at = now
-    case.stage = case.stage_started_at = case.due_at = case.due_unit = None
+    case.stage = case.stage_started_at = case.due_at = case.due_unit = case.yellow_at = None
 
 
 @dataclass

@@ -265,7 +265,7 @@ class _CaseState:
         self.w.rows.clocks.append(row)
         c = self.case
         c["stage"], c["stage_started_at"] = row["stage"], row["started_at"]
-        c["due_at"], c["due_unit"] = row["due_at"], row["unit"]
+        c["due_at"], c["due_unit"], c["yellow_at"] = row["due_at"], row["unit"], row["yellow_at"]
 
     def move(
         self,
@@ -296,6 +296,7 @@ class _CaseState:
                     self.open_clock["finished_at"] = at
                     self.open_clock = None
                 c["stage"] = c["stage_started_at"] = c["due_at"] = c["due_unit"] = None
+                c["yellow_at"] = None
                 if new in STAGE_OF:
                     stage = STAGE_OF[new]
                     amount, unit = time_limit_for(self.w.db, c["category_id"], stage)
@@ -307,6 +308,7 @@ class _CaseState:
                             "unit": unit,
                             "started_at": at,
                             "due_at": due,
+                            "yellow_at": self.w.calendar.turns_yellow(at, due, unit),
                         }
                     )
         c["updated_at"] = at

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -15,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -63,6 +67,68 @@ class AttachmentKind(LabelledEnum):
     VERIFY = ("verify", "核查", "Verification")  # taken on site by whoever verified
 
 
+def _in(states: Iterable[CaseState], negate: bool = False) -> Any:
+    values = ", ".join(f"'{s.value}'" for s in sorted(states))
+    return text(f"state {'NOT IN' if negate else 'IN'} ({values})")
+
+
+# What the partial indexes cover: open cases, and cases the public sees (civgrid.cases.public).
+OPEN_CASES = _in(s for s in CaseState if s.is_open)
+PUBLIC_HIDDEN = frozenset(
+    {CaseState.REPORTED, CaseState.REJECTED, CaseState.VOIDED, CaseState.MERGED}
+)
+
+
+def _partial(name: str, *columns: Any, where: Any, **kw: Any) -> Index:
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where, **kw)
+
+
+def list_indexes() -> tuple[Index, ...]:
+    """Indexes shaped for the lists, so that none reads the history of closed cases.
+
+    The desk's queues walk open cases in deadline order (``due_at, reported_at, id``: the
+    keyset of civgrid.desk.service); emergencies first from their own small index; a
+    department's and a territory's open cases; the API's newest first; the board's and
+    Open311's public list newest first. ``varchar_pattern_ops`` lets PostgreSQL use the
+    territory index for the scope's prefix match (``LIKE '4419001%'``) under any collation.
+    """
+    return (
+        _partial("ix_cases_open_due", "due_at", "reported_at", "id", where=OPEN_CASES),
+        _partial(
+            "ix_cases_open_state_due", "state", "due_at", "reported_at", "id", where=OPEN_CASES
+        ),
+        _partial(
+            "ix_cases_open_emergency_due",
+            "due_at",
+            "reported_at",
+            "id",
+            where=text(f"priority = 'emergency' AND {OPEN_CASES.text}"),
+        ),
+        _partial(
+            "ix_cases_open_department_due",
+            "department_code",
+            "due_at",
+            "reported_at",
+            "id",
+            where=OPEN_CASES,
+        ),
+        _partial(
+            "ix_cases_open_territory_due",
+            "territory_code",
+            "due_at",
+            where=OPEN_CASES,
+            postgresql_ops={"territory_code": "varchar_pattern_ops"},
+        ),
+        Index("ix_cases_reported_at_id", "reported_at", "id"),
+        _partial(
+            "ix_cases_public_reported_at_id",
+            "reported_at",
+            "id",
+            where=_in(PUBLIC_HIDDEN, negate=True),
+        ),
+    )
+
+
 class Case(Base):
     """One matter reported for handling (案件), from discovery to evaluation."""
 
@@ -108,9 +174,12 @@ class Case(Base):
     # The running stage clock, copied from the open CaseClock for lists and lights.
     stage: Mapped[Stage | None] = mapped_column(EnumText(Stage, 20), nullable=True)
     stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     due_unit: Mapped[TimeUnit | None] = mapped_column(EnumText(TimeUnit, 20), nullable=True)
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When the running stage's light turns yellow (80 % of its limit used): lists colour
+    # lights in SQL from it and ``due_at`` (civgrid.desk.service.light_of).
+    yellow_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -126,6 +195,7 @@ class Case(Base):
         Index("ix_cases_category_id_reported_at", "category_id", "reported_at"),
         # Likely duplicates: one category, near a point (civgrid.cases.duplicates).
         Index("ix_cases_category_id_lat_lon", "category_id", "lat", "lon"),
+        *list_indexes(),
     )
 
     clocks: Mapped[list[CaseClock]] = relationship(back_populates="case", order_by="CaseClock.id")
@@ -166,6 +236,9 @@ class CaseClock(Base):
     unit: Mapped[TimeUnit] = mapped_column(EnumText(TimeUnit, 20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # When the light turns yellow (80 % of the limit used); NULL on clocks finished before
+    # migration 0023.
+    yellow_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -255,3 +328,29 @@ class IdempotencyKey(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
     answer: Mapped[str] = mapped_column(Text, default="")  # the first answer's body
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+def state_in(states: Iterable[CaseState], *, negate: bool = False) -> ColumnElement[bool]:
+    """``cases.state [NOT] IN ('…', …)`` with the values written into the statement.
+
+    The partial indexes of :func:`list_indexes` serve a query only when the planner can prove
+    their condition from the query's, also in a prepared statement's generic plan, where
+    bound values are unknown: so list queries carry these literal conditions.
+    """
+    values: list[ColumnElement[Any]] = [literal_column(f"'{s.value}'") for s in sorted(states)]
+    return Case.state.notin_(values) if negate else Case.state.in_(values)
+
+
+def open_case() -> ColumnElement[bool]:
+    """The condition of the open-case indexes, for list queries (see :func:`state_in`)."""
+    return state_in(s for s in CaseState if s.is_open)
+
+
+def publishable_state() -> ColumnElement[bool]:
+    """The state part of the public-visibility rule, as the public index states it."""
+    return state_in(PUBLIC_HIDDEN, negate=True)
+
+
+def is_emergency() -> ColumnElement[bool]:
+    """``priority = 'emergency'``, literal, as the emergency index states it."""
+    return Case.priority == literal_column("'emergency'")

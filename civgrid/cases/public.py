@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 
-from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
+from civgrid.cases.models import (
+    PUBLIC_HIDDEN,
+    AttachmentKind,
+    Case,
+    CaseAttachment,
+    publishable_state,
+)
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category
 from civgrid.departments.models import Department
@@ -85,7 +91,7 @@ def public_status(state: CaseState) -> str:
 # The public sees a case once the command center registered it (立案): a raw report may still
 # be abuse, and rejected, voided or merged reports are not outcomes. Until then only the
 # reporter sees it, by the tracking code of the receipt (:func:`civgrid.portal.service`).
-HIDDEN_STATES = (CaseState.REPORTED, CaseState.REJECTED, CaseState.VOIDED, CaseState.MERGED)
+HIDDEN_STATES = tuple(sorted(PUBLIC_HIDDEN))
 
 
 def publicly_visible() -> ColumnElement[bool]:
@@ -95,7 +101,7 @@ def publicly_visible() -> ColumnElement[bool]:
     complaint or a private matter. The board, the portal, Open311 and their photos all use it.
     """
     return and_(
-        Case.state.notin_(HIDDEN_STATES),
+        publishable_state(),  # literal, as the public list's partial index states it
         Category.is_staff_complaint.is_(False),
         Category.is_private.is_(False),
     )

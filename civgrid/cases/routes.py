@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Uplo
 from fastapi.responses import FileResponse, Response
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -31,16 +32,19 @@ from civgrid.cases.schemas import (
     SummonsOut,
 )
 from civgrid.cases.transitions import CaseState, allowed_actions
+from civgrid.db import keyset
 from civgrid.db.aio import async_pool
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_db, on_loop_if_cached
-from civgrid.errors import NotFound
+from civgrid.errors import Invalid, NotFound
+from civgrid.web.i18n import localized, request_locale
 from civgrid.web.responses import AUTHENTICATED
 
 api = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=AUTHENTICATED)
 DB = Annotated[Session, Depends(get_db)]
 Actor = Annotated[User, Depends(current_user)]
 AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
+MAX_OFFSET = 10_000  # offset paging reads and skips every row before the page
 
 
 def _out(case: Case) -> dict[str, object]:
@@ -122,6 +126,7 @@ def detail(db: Session, case: Case, user: User, ip: str) -> CaseDetail:
 
 @api.get("", response_model=list[CaseOut])
 def list_cases(
+    request: Request,
     user: Actor,
     db: DB,
     state: CaseState | None = None,
@@ -132,11 +137,48 @@ def list_cases(
     overdue: bool = False,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[CaseOut]:
-    """Cases in the caller's jurisdiction, newest first (no personal data in lists)."""
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=keyset.MAX_CURSOR,
+            description="where the page starts: the cursor of the previous page's Link header",
+        ),
+    ] = None,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description=f"deprecated (at most {MAX_OFFSET:,}): follow the cursor instead",
+        ),
+    ] = 0,
+) -> Response:
+    """Cases in the caller's jurisdiction, newest first (no personal data in lists).
+
+    The body is the page's cases. The next page is in the ``Link`` header (``rel="next"``) and
+    its cursor in ``Next-Cursor``: a keyset page reads only its own rows, and cases reported
+    meanwhile neither repeat nor skip a case. ``offset`` still works, up to 10,000.
+    """
     f = service.CaseFilter(state, open_only, category_id, department, territory, overdue, since)
-    return [summary(c) for c in service.list_cases(db, user, f, limit=limit, offset=offset)]
+    if offset:
+        if cursor:
+            raise Invalid("give either cursor or offset, not both")
+        cases = service.list_cases(db, user, f, limit=limit, offset=offset)
+        return _cases_json([summary(c) for c in cases])
+    try:
+        page = service.cases_page(db, user, f, limit=limit, cursor=cursor)
+    except keyset.BadCursor as exc:
+        raise localized(exc, request_locale(request)) from None
+    headers = {}
+    if page.next:
+        url = request.url.remove_query_params("offset").include_query_params(cursor=page.next)
+        headers = {"Link": f'<{url}>; rel="next"', "Next-Cursor": page.next}
+    return _cases_json([summary(c) for c in page.rows], headers)
+
+
+def _cases_json(cases: list[CaseOut], headers: dict[str, str] | None = None) -> Response:
+    body = TypeAdapter(list[CaseOut]).dump_json(cases)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @api.post("", response_model=ReportOut, status_code=201)

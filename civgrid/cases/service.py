@@ -19,6 +19,7 @@ from civgrid.cases.models import Case, CaseClock, CaseEvent, CaseSummons
 from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import suggest_department
+from civgrid.db import keyset
 from civgrid.db.base import utcnow
 from civgrid.departments.models import Department
 from civgrid.errors import Forbidden, Invalid, NotFound, Unauthorized
@@ -145,10 +146,31 @@ class CaseFilter:
     since: datetime | None = None
 
 
+# The API's list, newest first: a keyset over the (reported_at, id) index.
+NEWEST_FIRST = keyset.Keyset(
+    "api-cases", (keyset.Segment((Case.reported_at, Case.id), descending=True),)
+)
+
+
 def list_cases(
     db: Session, user: User | None, f: CaseFilter, *, limit: int = 100, offset: int = 0
 ) -> Sequence[Case]:
-    """Cases the user may see, newest first, filtered."""
+    """Cases the user may see, newest first, filtered (by offset: old clients)."""
+    q = filtered_cases(user, f)
+    q = q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset)
+    return db.scalars(q).all()
+
+
+def cases_page(
+    db: Session, user: User | None, f: CaseFilter, *, limit: int = 100, cursor: str | None = None
+) -> keyset.Page[Case]:
+    """A page of the cases the user may see, newest first, after ``cursor``."""
+    page = NEWEST_FIRST.page(db, filtered_cases(user, f), limit, cursor)
+    return keyset.Page([row[0] for row in page.rows], page.next, page.previous)
+
+
+def filtered_cases(user: User | None, f: CaseFilter) -> AnySelect:
+    """Cases the user may see, filtered (no order, no limit)."""
     q = scoped(select(Case), user)
     if f.state is not None:
         q = q.where(Case.state == f.state)
@@ -164,8 +186,7 @@ def list_cases(
         q = q.where(Case.due_at < utcnow())
     if f.since is not None:
         q = q.where(Case.reported_at >= f.since)
-    q = q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset)
-    return db.scalars(q).all()
+    return q
 
 
 def locate(db: Session, lon: float, lat: float) -> tuple[str, str | None]:

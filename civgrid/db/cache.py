@@ -95,7 +95,16 @@ def _tables_settled(session: Session, transaction: SessionTransaction) -> None:
                 del session.info[cache._dirty_key]
 
 
+# Other in-process memories of rows (with a ``clear()``) that ``clear_all`` drops too.
+_OTHERS: list[Any] = []
+
+
+def clear_with_caches(memory: Any) -> None:
+    """Register ``memory`` (anything with ``clear()``) to be dropped by :func:`clear_all`."""
+    _OTHERS.append(memory)
+
+
 def clear_all() -> None:
     """Drop every cache: for a rollback that sessions do not see (the test harness's outer one)."""
-    for cache in _CACHES:
+    for cache in [*_CACHES, *_OTHERS]:
         cache.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -16,13 +16,12 @@ from civgrid.cases import service as cases
 from civgrid.cases.attachments import Rendition, rendition_file
 from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseAttachment
-from civgrid.cases.transitions import CaseState
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_page_db
 from civgrid.desk import forms, service
-from civgrid.errors import CivgridError, Forbidden, NotFound
+from civgrid.errors import CivgridError, Forbidden, Invalid, NotFound
 from civgrid.grids.service import grid_name
-from civgrid.web.i18n import N_
+from civgrid.web.i18n import request_locale
 from civgrid.web.templating import render
 from civgrid.workforce.service import on_duty
 
@@ -60,17 +59,40 @@ def command_center(request: Request, user: Staff, db: DB) -> Response:
 
 @router.get("/desk/command/fragment")
 def command_fragment(request: Request, user: Staff, db: DB) -> Response:
-    """The queues alone, refreshed by HTMX every minute."""
+    """The queues alone, refreshed by HTMX every minute: 304 when nothing shown changed.
+
+    The ETag is a digest of what the queues show (each row's id, version, light, photo and
+    grid name, each total) for this user in this language, so the lights turning with time
+    change it as surely as any action does.
+    """
     require(user, service.COMMAND_ROLES)
     board = service.command_center(db, user)
-    return render(request, "desk/_board.html", {"board": board})
+    tag = service.signature_tag(user.id, request_locale(request), board.signature())
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    response = render(request, "desk/_board.html", {"board": board})
+    response.headers.update(headers)
+    return response
+
+
+@router.get("/desk/lists/{name}")
+def desk_list(name: str, request: Request, user: Staff, db: DB) -> Response:
+    """One desk list in full, a page at a time (keyset cursor), with its total."""
+    if name not in service.LISTS:
+        raise NotFound(f"no list {name}")
+    return _list_page(request, user, db, name, nav="")
 
 
 @router.get("/desk/overdue")
 def overdue_list(request: Request, user: Staff, db: DB) -> Response:
-    require(user, service.COMMAND_ROLES | service.LEADER_ROLES)
-    rows = service.overdue(db, user)
-    ctx = {"rows": rows, "title": N_("Overdue cases"), "nav": "overdue"}
+    return _list_page(request, user, db, "overdue", nav="overdue")
+
+
+def _list_page(request: Request, user: User, db: Session, name: str, *, nav: str) -> Response:
+    cursor = request.query_params.get("cursor") or None
+    view = service.desk_list(db, user, name, size=service.PAGE, cursor=cursor)
+    ctx = {"view": view, "title": view.list.title, "nav": nav}
     return render(request, "desk/list.html", ctx)
 
 
@@ -82,28 +104,46 @@ def case_map(request: Request, user: Staff) -> Response:
 
 
 @router.get("/desk/map/cases.geojson")
-def cases_geojson(user: Staff, db: DB) -> JSONResponse:
+def cases_geojson(
+    user: Staff,
+    db: DB,
+    bbox: Annotated[str, Query(max_length=100, description="west,south,east,north")] = "",
+) -> JSONResponse:
+    """Open cases in the box: points, or beyond 500 groups with counts (all represented)."""
     require(user, service.STAFF_ROLES)
-    return JSONResponse(service.cases_geojson(db, user))
+    return JSONResponse(service.cases_geojson(db, user, _bbox(bbox)))
+
+
+def _bbox(text: str) -> service.BBox | None:
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise Invalid("bbox must be four numbers: west,south,east,north") from None
+    box = service.BBox(west, south, east, north)
+    inside = -180 <= west <= east <= 180 and -90 <= south <= north <= 90
+    if not inside:
+        raise Invalid("bbox must be four numbers: west,south,east,north")
+    return box
 
 
 @router.get("/desk/queue")
 def department_queue(request: Request, user: Staff, db: DB) -> Response:
     """The department handler's queue, most urgent deadline first."""
     require(user, service.HANDLER_ROLES)
-    rows = service.department_queue(db, user)
-    ctx = {"rows": rows, "title": N_("My queue"), "nav": "queue"}
-    return render(request, "desk/list.html", ctx)
+    return _list_page(request, user, db, "queue", nav="queue")
 
 
 @router.get("/desk/leader")
 def leader_view(request: Request, user: Staff, db: DB) -> Response:
     """网格长: the grid's open cases with lights, and the cases waiting on the leader."""
     require(user, service.LEADER_ROLES)
+    now = utcnow()
     ctx = {
-        "waiting": service.cases_in(db, user, [CaseState.HANDLED]),
-        "overdue": service.overdue(db, user),
-        "rows": service.open_cases(db, user),
+        "waiting": service.desk_list(db, user, "verify", now=now),
+        "overdue": service.desk_list(db, user, "overdue", now=now),
+        "rows": service.desk_list(db, user, "open", now=now),
         "nav": "leader",
     }
     return render(request, "desk/leader.html", ctx)

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from civgrid.auth.models import User
 from civgrid.cases import pending
-from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category
 from civgrid.catalogue.service import search_categories
 from civgrid.desk import forms, service
@@ -27,8 +26,8 @@ def field_home(request: Request, user: Staff, db: DB) -> Response:
     """My grid's open cases and my verification tasks (核查任务)."""
     require(user, service.FIELD_ROLES)
     ctx = {
-        "verify": service.cases_in(db, user, [CaseState.HANDLED]),
-        "rows": service.open_cases(db, user),
+        "verify": service.desk_list(db, user, "verify"),
+        "rows": service.desk_list(db, user, "open"),
         "nav": "field",
         "reported": request.query_params.get("reported", ""),
     }

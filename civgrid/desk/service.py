@@ -7,25 +7,51 @@ engine keeps on the case, so a page costs a fixed number of statements however l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import builtins
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
-from civgrid.calendar.service import get_calendar
 from civgrid.calendar.units import Light
-from civgrid.cases.models import Case, CaseAttachment, CaseEvent, CaseSummons, Priority
+from civgrid.cases.engine import STAGE_OF
+from civgrid.cases.models import (
+    Case,
+    CaseAttachment,
+    CaseEvent,
+    CaseSummons,
+    Priority,
+    is_emergency,
+    open_case,
+)
 from civgrid.cases.service import scoped
 from civgrid.cases.transitions import OPEN, WORKING, CaseState
 from civgrid.catalogue.models import Category
+from civgrid.db import keyset
 from civgrid.db.base import utcnow
 from civgrid.departments.models import Department
+from civgrid.errors import Forbidden
 from civgrid.grids.models import Grid
+from civgrid.web.i18n import N_
 
 S = CaseState
 COMMAND_ROLES = frozenset({Role.DISPATCHER, Role.DUTY_CHIEF, Role.ADMIN})
@@ -45,7 +71,9 @@ LANDING: dict[Role, str] = {
     Role.SUPERVISOR: "/field",
 }
 
-LIST_LIMIT = 200
+PREVIEW = 200  # rows of each list on the desk pages (as before); the rest on its own pages
+PAGE = 100  # rows per page of a list's own pages
+COUNT_CAP = 1000  # lists count their cases no further: "1,000+"
 
 
 @dataclass(frozen=True)
@@ -69,26 +97,21 @@ def landing_for(user: User) -> str | None:
     return LANDING.get(user.role)
 
 
-def _rows(db: Session, user: User, query: Select[Any], now: datetime | None = None) -> list[Row]:
-    """Run a scoped (Case, Category) query and attach lights; one statement plus the calendar."""
-    now = now or utcnow()
-    rows = db.execute(query.limit(LIST_LIMIT)).all()
-    if not rows:
-        return []
-    cal = get_calendar(db)
-    out = []
-    for case, category, grid, photo in rows:
-        light = None
-        if case.due_at and case.stage_started_at and case.due_unit and case.state in OPEN:
-            if case.state != S.SUSPENDED:
-                light = cal.light(case.stage_started_at, case.due_at, now, case.due_unit)
-        out.append(Row(case, category, light, grid, photo))
-    return out
+def light_of(now: datetime) -> ColumnElement[Any]:
+    """The running stage's light at ``now``, in SQL, from the stored deadline and the instant
+    the light turns yellow (``WorkCalendar.turns_yellow``); NULL without a running clock."""
+    return case(
+        (or_(Case.due_at.is_(None), Case.state == S.SUSPENDED), null()),
+        (Case.due_at < now, literal(Light.RED.value)),
+        (Case.yellow_at <= now, literal(Light.YELLOW.value)),
+        else_=literal(Light.GREEN.value),
+    )
 
 
-def _base(user: User) -> Select[Any]:
-    """Cases the user may see, with the category, the grid's name and the first photo's id, in
-    one statement (the grid by an outer join on its unique code, the photo by a subquery)."""
+def _base(user: User, now: datetime) -> Select[Any]:
+    """Cases the user may see, with the category, the grid's name, the first photo's id and
+    the light, in one statement (the grid by an outer join on its unique code, the photo by a
+    subquery); only open cases, literally, so that the open-case indexes serve the lists."""
     first_photo = (
         select(func.min(CaseAttachment.id))
         .where(CaseAttachment.case_id == Case.id)
@@ -96,88 +119,247 @@ def _base(user: User) -> Select[Any]:
         .scalar_subquery()
     )
     query = (
-        select(Case, Category, Grid.name, first_photo)
+        select(Case, Category, Grid.name, first_photo, light_of(now))
         .join(Category, Category.id == Case.category_id)
         .outerjoin(Grid, (Grid.code == Case.grid_code) & Grid.valid_to.is_(None))
+        .where(open_case())
     )
     return scoped(query, user, "view")
 
 
-def _by_deadline(query: Select[Any]) -> Select[Any]:
-    # Emergencies first; then cases without a running clock sort last; then oldest report first.
-    return query.order_by(
-        Case.priority != Priority.EMERGENCY,
-        Case.due_at.is_(None),
-        Case.due_at,
-        Case.reported_at,
-        Case.id,
-    )
+# States in which a stage clock runs, so the case has a deadline (civgrid.cases.engine).
+CLOCKED = frozenset(STAGE_OF)
 
 
-def cases_in(db: Session, user: User, states: Iterable[CaseState]) -> list[Row]:
-    """Cases in the user's jurisdiction in one of ``states``, most urgent deadline first."""
-    query = _base(user).where(Case.state.in_(list(states)))
-    return _rows(db, user, _by_deadline(query))
+def by_deadline(name: str, states: Iterable[CaseState]) -> keyset.Keyset:
+    """Emergencies first; then by deadline (cases without one last), oldest report first.
+
+    Each part is a keyset segment read from an open-case index in its own order; a list
+    whose states all run a clock (or none does) has only the parts it can hold.
+    """
+    states = frozenset(states)
+    dated, undated = (Case.due_at, Case.reported_at, Case.id), (Case.reported_at, Case.id)
+    segments = []
+    for urgent in (is_emergency(), not_(is_emergency())):
+        if states & CLOCKED:
+            segments.append(keyset.Segment(dated, and_(urgent, Case.due_at.is_not(None))))
+        if states - CLOCKED:
+            segments.append(keyset.Segment(undated, and_(urgent, Case.due_at.is_(None))))
+    return keyset.Keyset(f"desk-{name}", tuple(segments))
 
 
-def overdue(db: Session, user: User, now: datetime | None = None) -> list[Row]:
-    """Open cases whose running stage is past its deadline (超期)."""
-    now = now or utcnow()
-    active = [s for s in OPEN if s != S.SUSPENDED]
-    query = _base(user).where(Case.state.in_(active), Case.due_at < now)
-    return _rows(db, user, _by_deadline(query), now)
+Where = Callable[[User, datetime], list[ColumnElement[bool]]]
 
 
-def pending_extensions(db: Session, user: User) -> list[Row]:
-    """Cases with an extension request waiting for approval (延期审批)."""
-    query = _base(user).where(Case.state.in_(list(WORKING)), Case.extension_amount.is_not(None))
-    return _rows(db, user, _by_deadline(query))
+def _nothing_more(_user: User, _now: datetime) -> list[ColumnElement[bool]]:
+    return []
 
 
-def department_queue(db: Session, user: User) -> list[Row]:
-    """A handler's queue: cases dispatched to their departments, or summoned, by deadline."""
+def _overdue(_user: User, now: datetime) -> list[ColumnElement[bool]]:
+    return [Case.due_at < now]
+
+
+def _extension_pending(_user: User, _now: datetime) -> list[ColumnElement[bool]]:
+    return [Case.extension_amount.is_not(None)]
+
+
+def _my_departments(user: User, _now: datetime) -> list[ColumnElement[bool]]:
     j = scope.Jurisdiction.of(user)
     summoned = select(CaseSummons.case_id).where(CaseSummons.department_code.in_(j.departments))
-    query = _base(user).where(
-        Case.state.in_(list(WORKING)),
-        Case.department_code.in_(j.departments) | Case.id.in_(summoned),
+    return [Case.department_code.in_(j.departments) | Case.id.in_(summoned)]
+
+
+@dataclass(frozen=True)
+class DeskList:
+    """A named list of the desk: which open cases, for which roles, in deadline order."""
+
+    name: str
+    title: str  # msgids, translated where shown
+    empty: str
+    roles: frozenset[Role]
+    states: frozenset[CaseState]
+    where: Where = _nothing_more
+
+    @property
+    def keyset(self) -> keyset.Keyset:
+        return by_deadline(self.name, self.states)
+
+    def query(self, user: User, now: datetime) -> Select[Any]:
+        states = Case.state.in_(sorted(self.states))
+        return _base(user, now).where(states, *self.where(user, now))
+
+
+@dataclass(frozen=True)
+class ListView:
+    """A list's rows (a preview or one page), its total up to the cap, the way on."""
+
+    list: DeskList
+    rows: builtins.list[Row]
+    total: int
+    more_than_total: bool = False
+    next: str | None = None
+    previous: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    @property
+    def partial(self) -> bool:
+        """Whether the list holds more cases than it shows."""
+        return self.more_than_total or self.total > len(self.rows)
+
+    def signature(self) -> tuple[Any, ...]:
+        """What the list shows, to tell whether it changed (the desk's ETag)."""
+        shown = tuple(
+            (r.case.id, r.case.version, r.case.updated_at, r.light, r.photo_id, r.grid_name)
+            for r in self.rows
+        )
+        return (self.list.name, self.total, self.more_than_total, shown)
+
+
+_ACTIVE = [s for s in OPEN if s != S.SUSPENDED]
+LISTS: dict[str, DeskList] = {
+    d.name: d
+    for d in (
+        DeskList(
+            "incoming",
+            N_("Incoming"),
+            N_("No new reports."),
+            COMMAND_ROLES,
+            frozenset({S.REPORTED}),
+        ),
+        DeskList(
+            "to_dispatch",
+            N_("To dispatch"),
+            N_("Nothing to dispatch."),
+            COMMAND_ROLES,
+            frozenset({S.REGISTERED, S.RETURNED}),
+        ),
+        DeskList(
+            "to_close",
+            N_("Verified, to close"),
+            N_("Nothing to close."),
+            COMMAND_ROLES,
+            frozenset({S.VERIFIED}),
+        ),
+        DeskList(
+            "extensions",
+            N_("Extension requests"),
+            N_("No extension requests."),
+            COMMAND_ROLES,
+            frozenset(WORKING),
+            _extension_pending,
+        ),
+        DeskList(
+            "suspended",
+            N_("Suspended"),
+            N_("No suspended cases."),
+            COMMAND_ROLES,
+            frozenset({S.SUSPENDED}),
+        ),
+        DeskList(
+            "in_progress",
+            N_("In progress at departments"),
+            N_("Nothing is with a department."),
+            COMMAND_ROLES,
+            frozenset({*WORKING, S.HANDLED}),
+        ),
+        DeskList(
+            "overdue",
+            N_("Overdue cases"),
+            N_("Nothing is overdue."),
+            COMMAND_ROLES | LEADER_ROLES,
+            frozenset(_ACTIVE),
+            _overdue,
+        ),
+        DeskList(
+            "queue",
+            N_("My queue"),
+            N_("Nothing here."),
+            HANDLER_ROLES,
+            frozenset(WORKING),
+            _my_departments,
+        ),
+        DeskList(
+            "verify",
+            N_("Waiting for verification"),
+            N_("No case is waiting for verification."),
+            LEADER_ROLES | FIELD_ROLES,
+            frozenset({S.HANDLED}),
+        ),
+        DeskList(
+            "open",
+            N_("Open cases"),
+            N_("No open cases."),
+            LEADER_ROLES | FIELD_ROLES,
+            frozenset(OPEN),
+        ),
     )
-    return _rows(db, user, _by_deadline(query))
+}
 
 
-def open_cases(db: Session, user: User) -> list[Row]:
-    """Open cases in the user's territory, by deadline (the grid's open cases)."""
-    return cases_in(db, user, OPEN)
+def desk_list(
+    db: Session,
+    user: User,
+    name: str,
+    *,
+    size: int = PREVIEW,
+    cursor: str | None = None,
+    now: datetime | None = None,
+) -> ListView:
+    """One list for ``user``: a page of ``size`` rows from ``cursor``, and its capped total.
+
+    Two to four statements for the rows (one per keyset segment reached) and one for the
+    count, whatever the number of cases, open or closed.
+    """
+    d = LISTS[name]
+    if user.role not in d.roles:
+        raise Forbidden("this list is for other roles", roles=sorted(r.value for r in d.roles))
+    now = now or utcnow()
+    query = d.query(user, now)
+    page = d.keyset.page(db, query, size, cursor)
+    rows = [
+        Row(case_, category, Light(light) if light else None, grid, photo)
+        for case_, category, grid, photo, light in page.rows
+    ]
+    total, capped = keyset.capped_count(db, query.with_only_columns(Case.id), COUNT_CAP)
+    return ListView(d, rows, total, capped, page.next, page.previous)
 
 
 @dataclass(frozen=True)
 class CommandCenter:
-    incoming: list[Row]
-    to_dispatch: list[Row]
-    extensions: list[Row]
-    suspended: list[Row]
-    to_close: list[Row]
-    overdue: list[Row]
-    in_progress: list[Row]
+    incoming: ListView
+    to_dispatch: ListView
+    extensions: ListView
+    suspended: ListView
+    to_close: ListView
+    overdue: ListView
+    in_progress: ListView
 
     @property
     def emergencies(self) -> int:
-        """Open emergencies on the board (each case once)."""
+        """Open emergencies shown on the board (each case once)."""
         rows = (self.incoming, self.to_dispatch, self.to_close, self.suspended, self.in_progress)
         return len({r.case.id for q in rows for r in q if r.case.priority == Priority.EMERGENCY})
 
+    def signature(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name).signature() for f in fields(self))
+
 
 def command_center(db: Session, user: User) -> CommandCenter:
-    """The dispatcher's and duty chief's queues (指挥中心)."""
-    return CommandCenter(
-        incoming=cases_in(db, user, [S.REPORTED]),
-        to_dispatch=cases_in(db, user, [S.REGISTERED, S.RETURNED]),
-        extensions=pending_extensions(db, user),
-        suspended=cases_in(db, user, [S.SUSPENDED]),
-        to_close=cases_in(db, user, [S.VERIFIED]),
-        overdue=overdue(db, user),
-        in_progress=cases_in(db, user, [*WORKING, S.HANDLED]),
-    )
+    """The dispatcher's and duty chief's queues (指挥中心), each a preview with its total."""
+    now = utcnow()
+    names = [f.name for f in fields(CommandCenter)]
+    return CommandCenter(**{n: desk_list(db, user, n, now=now) for n in names})
+
+
+def signature_tag(*parts: Any) -> str:
+    """A weak ETag for what a page shows (its lists' signatures, the user, the language)."""
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f'W/"{digest}"'
 
 
 def actor_names(db: Session, events: Iterable[CaseEvent]) -> dict[int, str]:
@@ -212,22 +394,124 @@ def active_departments(db: Session) -> Sequence[Department]:
     return db.scalars(query).all()
 
 
-def cases_geojson(db: Session, user: User) -> dict[str, Any]:
-    """Open cases as GeoJSON points with their light, for the command-center map."""
+# The map: up to this many open cases as points; more are grouped into grid cells server-side.
+MAP_POINTS = 500
+CELLS_ACROSS = 24  # cells across the view when grouping
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A WGS84 box: west, south, east, north."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def within(self) -> ColumnElement[bool]:
+        return and_(
+            Case.lon >= self.west,
+            Case.lon <= self.east,
+            Case.lat >= self.south,
+            Case.lat <= self.north,
+        )
+
+    def cell(self) -> float:
+        """The side of a grouping cell, in degrees: a fixed fraction of the view's width."""
+        return max(self.east - self.west, self.north - self.south, 1e-6) / CELLS_ACROSS
+
+
+def _map_cases(user: User, bbox: BBox | None) -> Select[Any]:
+    query = scoped(select(Case.id).where(open_case()), user, "view")
+    return query.where(bbox.within()) if bbox is not None else query
+
+
+def cases_geojson(db: Session, user: User, bbox: BBox | None = None) -> dict[str, Any]:
+    """Open cases in the box for the command-center map, every one represented.
+
+    Up to ``MAP_POINTS`` come as points with their light; beyond, as groups (one per grid
+    cell of the view) with their number of cases and of each light, so the map never drops
+    cases silently. ``total`` is always the number of open cases in the box.
+    """
+    now = utcnow()
+    total = db.scalar(select(func.count()).select_from(_map_cases(user, bbox).subquery())) or 0
+    if total <= MAP_POINTS:
+        features = _points(db, user, bbox, now)
+    else:
+        features = _groups(db, user, bbox or _extent(db, user), now)
+    return {"type": "FeatureCollection", "total": total, "features": features}
+
+
+def _points(db: Session, user: User, bbox: BBox | None, now: datetime) -> list[dict[str, Any]]:
+    query = select(Case.number, Case.state, Case.lon, Case.lat, Category.name_zh, light_of(now))
+    query = query.join(Category, Category.id == Case.category_id).where(open_case())
+    query = scoped(query, user, "view")
+    if bbox is not None:
+        query = query.where(bbox.within())
+    return [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "number": number,
+                "state": state.value,
+                "light": light or "none",
+                "category": category,
+                "url": f"/desk/cases/{number}",
+                "count": 1,
+            },
+        }
+        for number, state, lon, lat, category, light in db.execute(query.limit(MAP_POINTS))
+    ]
+
+
+def _extent(db: Session, user: User) -> BBox:
+    query = scoped(
+        select(func.min(Case.lon), func.min(Case.lat), func.max(Case.lon), func.max(Case.lat)),
+        user,
+        "view",
+    ).where(open_case())
+    west, south, east, north = db.execute(query).one()
+    return BBox(west or 0.0, south or 0.0, east or 0.0, north or 0.0)
+
+
+def _groups(db: Session, user: User, bbox: BBox, now: datetime) -> list[dict[str, Any]]:
+    """Open cases grouped by grid cell: count, mean position and the count of each light."""
+    size = bbox.cell()
+    # shifted to be positive, so that the cast (a truncation) is the floor on both backends
+    col = cast((Case.lon + 180.0) / size, Integer).label("col")
+    row = cast((Case.lat + 90.0) / size, Integer).label("row")
+    light = light_of(now)
+
+    def lit(colour: Light | None) -> Any:
+        hit = light.is_(None) if colour is None else light == colour.value
+        return func.sum(case((hit, 1), else_=0))
+
+    query = scoped(
+        select(
+            func.count(),
+            func.avg(Case.lon),
+            func.avg(Case.lat),
+            lit(Light.RED),
+            lit(Light.YELLOW),
+            lit(Light.GREEN),
+            lit(None),
+        ),
+        user,
+        "view",
+    ).where(open_case(), bbox.within())
     features = []
-    for row in open_cases(db, user):
-        c = row.case
+    for count, lon, lat, red, yellow, green, none in db.execute(query.group_by(col, row)):
+        worst = "red" if red else "yellow" if yellow else "green" if green else "none"
         features.append(
             {
                 "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+                "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
                 "properties": {
-                    "number": c.number,
-                    "state": c.state.value,
-                    "light": row.light.value if row.light else "none",
-                    "category": row.category.name_zh,
-                    "url": f"/desk/cases/{c.number}",
+                    "count": count,
+                    "light": worst,
+                    "lights": {"red": red, "yellow": yellow, "green": green, "none": none},
                 },
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    return features

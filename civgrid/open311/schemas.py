@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData, UploadFile
@@ -102,6 +103,17 @@ class RequestQuery:
     end: datetime | None
     page: int
     page_size: int
+    start_given: bool = True  # False: ``start`` is the default window back from now
+
+    def filters(self) -> tuple[Any, ...]:
+        """What selects the requests, apart from the page: the same for each page of a walk."""
+        return (
+            tuple(self.ids),
+            tuple(self.service_codes),
+            tuple(sorted(self.statuses)),
+            self.start if self.start_given else None,  # a moving default: the same walk
+            self.end,
+        )
 
     @classmethod
     def parse(
@@ -125,6 +137,7 @@ class RequestQuery:
         if start is not None and end is not None and start > end:
             raise Invalid("start_date is after end_date")
         ids = _codes(service_request_id)
+        start_given = start is not None
         if not ids and start is None:
             start = (end or now) - timedelta(days=DEFAULT_DAYS)
         return cls(
@@ -135,6 +148,7 @@ class RequestQuery:
             end=end,
             page=_positive(page, "page", 1),
             page_size=min(_positive(page_size, "page_size", MAX_PAGE_SIZE), MAX_PAGE_SIZE),
+            start_given=start_given,
         )
 
 

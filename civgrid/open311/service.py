@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -17,7 +20,7 @@ from civgrid.cases.models import AttachmentKind, Case, CaseAttachment
 from civgrid.cases.public import mask_personal, public_attachment, public_cases, public_status
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category, Stage
-from civgrid.db.cache import TableCache
+from civgrid.db.cache import TableCache, clear_with_caches
 from civgrid.departments.models import Department
 from civgrid.errors import Forbidden, Invalid, NotFound
 from civgrid.open311.formats import w3c
@@ -259,8 +262,49 @@ def get_request(db: Session, service_request_id: str) -> Case:
     return case
 
 
+class PageEnds:
+    """Where each page served lately ended, so that the page after it starts there (keyset).
+
+    GeoReport v2 pages by number (``page``), which SQL would answer with ``OFFSET``: reading
+    and dropping every request before the page. A client walks the pages in turn, so the
+    page it asks for next usually begins right after the last one this process served; then
+    the page is read from the index from that row on. Other pages (a jump, another process,
+    an end older than ``ttl`` seconds) fall back to the offset. Bounded, thread-safe.
+    """
+
+    def __init__(self, size: int = 4096, ttl: float = 600.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._ends: OrderedDict[tuple[Any, ...], tuple[float, datetime, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[datetime, int] | None:
+        with self._lock:
+            found = self._ends.get(key)
+            if found is None or time.monotonic() - found[0] > self.ttl:
+                return None
+            return found[1], found[2]
+
+    def put(self, key: tuple[Any, ...], last: Case) -> None:
+        with self._lock:
+            self._ends[key] = (time.monotonic(), last.reported_at, last.id)
+            self._ends.move_to_end(key)
+            while len(self._ends) > self.size:
+                self._ends.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ends.clear()
+
+
+PAGE_ENDS = PageEnds()
+clear_with_caches(PAGE_ENDS)
+
+
 def find_requests(db: Session, query: RequestQuery) -> Sequence[Case]:
-    """GET requests: ids override every other filter, as the spec says; newest first."""
+    """GET requests: ids override every other filter, as the spec says; newest first.
+
+    A page that follows one served lately starts after its last row (:class:`PageEnds`).
+    """
     stmt = public_cases()
     if query.ids:
         stmt = stmt.where(Case.number.in_(query.ids))
@@ -274,9 +318,17 @@ def find_requests(db: Session, query: RequestQuery) -> Sequence[Case]:
             stmt = stmt.where(Case.reported_at >= query.start)
         if query.end is not None:
             stmt = stmt.where(Case.reported_at <= query.end)
-    stmt = stmt.order_by(Case.reported_at.desc(), Case.id.desc())
-    offset = (query.page - 1) * query.page_size
-    return db.scalars(stmt.offset(offset).limit(query.page_size)).all()
+    stmt = stmt.order_by(Case.reported_at.desc(), Case.id.desc()).limit(query.page_size)
+    key = (*query.filters(), query.page_size)
+    end = PAGE_ENDS.get((*key, query.page - 1)) if query.page > 1 else None
+    if end is not None:
+        stmt = stmt.where(tuple_(Case.reported_at, Case.id) < tuple_(*end))
+    else:
+        stmt = stmt.offset((query.page - 1) * query.page_size)
+    found = db.scalars(stmt).all()
+    if len(found) == query.page_size:
+        PAGE_ENDS.put((*key, query.page), found[-1])
+    return found
 
 
 def public_photos(db: Session, case_ids: Sequence[int]) -> dict[int, CaseAttachment]:

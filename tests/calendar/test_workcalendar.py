@@ -186,3 +186,31 @@ def test_database_calendar_matches_the_shipped_one(db) -> None:  # type: ignore[
     assert not c.is_working_day(date(2026, 10, 1))
     assert not c.is_working_day(date(2026, 11, 22))  # a plain Sunday
     assert time(8) == c.periods[0][0]
+
+
+def stored_light(yellow: datetime, due: datetime, now: datetime) -> Light:
+    """The light as the desk's SQL colours it from the two stored instants."""
+    if now > due:
+        return Light.RED
+    return Light.YELLOW if now >= yellow else Light.GREEN
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.one_of(starts, holiday_starts),
+    amount=st.integers(min_value=0, max_value=30),
+    unit=st.sampled_from(list(TimeUnit)),
+    later=st.integers(min_value=0, max_value=60 * 24 * 40),
+)
+def test_the_stored_yellow_instant_gives_the_same_light(
+    start: datetime, amount: int, unit: TimeUnit, later: int
+) -> None:
+    """Lights coloured in SQL (yellow from ``turns_yellow``, red after the deadline) are the
+    calendar's lights at every instant, in every unit; and just before it, the light is green."""
+    due = CAL.deadline(start, amount, unit)
+    yellow = CAL.turns_yellow(start, due, unit)
+    now = start + timedelta(minutes=later)
+    assert stored_light(yellow, due, now) == CAL.light(start, due, now, unit)
+    assert CAL.light(start, due, yellow, unit) != Light.GREEN
+    if amount and yellow > start:
+        assert CAL.light(start, due, yellow - timedelta(seconds=1), unit) == Light.GREEN

@@ -229,3 +229,35 @@ def test_list_query_count_does_not_grow_with_rows(o311: Open311World) -> None:
         posted()
     assert len(o311.client.get(f"{BASE}/requests.json").json()) == 5
     assert queries() == few
+
+
+def test_pages_in_turn_continue_after_the_last_request_served(o311: Open311World) -> None:
+    """GeoReport pages by number; walked in turn, each page starts after the last one's end
+    (a keyset, no OFFSET), and a request published meanwhile does not shift the walk."""
+    from sqlalchemy import event
+
+    for _ in range(5):
+        o311.publish(o311.post().json()[0]["service_request_id"])
+
+    def page(n: int) -> tuple[list[str], list[str]]:
+        seen: list[str] = []  # (not count_statements: it drops the caches, page ends too)
+        conn = o311.db.connection()
+
+        def record(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(conn, "before_cursor_execute", record)
+        r = o311.client.get(f"{BASE}/requests.json", params={"page_size": 2, "page": n})
+        event.remove(conn, "before_cursor_execute", record)
+        assert r.status_code == 200
+        return [d["service_request_id"] for d in r.json()], seen
+
+    first, _ = page(1)
+    o311.publish(o311.post().json()[0]["service_request_id"])  # a newer one arrives
+    second, statements = page(2)
+    third, _ = page(3)
+    listed = [s for s in statements if "FROM cases" in s and "ORDER BY" in s]
+    assert listed and all("(cases.reported_at, cases.id) <" in s for s in listed)
+    walked = first + second + third
+    # the five of the walk, each once (by offset the newer one would repeat one of them)
+    assert len(walked) == 5 and len(set(walked)) == 5

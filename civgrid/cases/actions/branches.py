@@ -43,10 +43,12 @@ def approve_extension(db: Session, case: Case, *, actor: User, note: str = "") -
         if case.extension_amount is None or clock is None:
             raise Conflict(f"case {case.number} has no extension request pending")
         old_due = clock.due_at
-        clock.due_at = get_calendar(db).deadline(old_due, case.extension_amount, clock.unit)
+        calendar = get_calendar(db)
+        clock.due_at = calendar.deadline(old_due, case.extension_amount, clock.unit)
+        clock.yellow_at = calendar.turns_yellow(clock.started_at, clock.due_at, clock.unit)
         clock.amount += case.extension_amount
         clock.escalated_at = None
-        case.due_at = clock.due_at
+        case.due_at, case.yellow_at = clock.due_at, clock.yellow_at
         step.move(
             CaseAction.APPROVE_EXTENSION,
             note=note,
