@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from civgrid.auth.deps import client_ip, current_user
+from civgrid.auth.deps import client_ip, current_actor, current_user
 from civgrid.auth.models import Role, User
 from civgrid.cases import actions, idempotency, service
 from civgrid.cases.attachments import Rendition, attach_photo, rendition_file
@@ -40,6 +40,8 @@ from civgrid.web.responses import AUTHENTICATED
 api = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=AUTHENTICATED)
 DB = Annotated[Session, Depends(get_db)]
 Actor = Annotated[User, Depends(current_user)]
+# who reports: read only, not in the request's session (see current_actor)
+Reporter = Annotated[User, Depends(current_actor)]
 AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 
 
@@ -142,7 +144,7 @@ def list_cases(
 @api.post("", response_model=ReportOut, status_code=201)
 async def report(
     body: CaseReport,
-    user: Actor,
+    user: Reporter,
     db: DB,
     pool: AsyncPool,
     idempotency_key: Annotated[
@@ -172,7 +174,16 @@ async def report(
 
 
 def _answer(case: Case, likely_duplicates: list[Duplicate]) -> str:
-    dups = [_dup(d) for d in likely_duplicates]
+    # the duplicates as plain values: validated with the rest in one call, not one model each
+    dups = [
+        {
+            "number": d.number,
+            "state": d.state,
+            "distance_m": round(d.distance_m, 1),
+            "reported_at": d.reported_at,
+        }
+        for d in likely_duplicates
+    ]
     out = ReportOut.model_validate({**_out(case), "likely_duplicates": dups})
     return out.model_dump_json()
 
