@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -42,7 +41,6 @@ DB = Annotated[Session, Depends(get_db)]
 Actor = Annotated[User, Depends(current_user)]
 # who reports: read only, not in the request's session (see current_actor)
 Reporter = Annotated[User, Depends(current_actor)]
-AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 
 
 def _out(case: Case) -> dict[str, object]:
@@ -143,10 +141,10 @@ def list_cases(
 
 @api.post("", response_model=ReportOut, status_code=201)
 async def report(
+    request: Request,
     body: CaseReport,
     user: Reporter,
     db: DB,
-    pool: AsyncPool,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -158,6 +156,7 @@ async def report(
     """Report (上报) a case; the answer lists likely duplicates for the dispatcher."""
     key = idempotency.check_key(idempotency_key)
     keyed = None if key is None else (f"api:{user.id}", key)
+    pool = await async_pool(request, db)
     if pool is None:  # all in the request's session, in one thread-pool hop
         answer = await run_in_threadpool(_report, body, user, db, keyed)
     else:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from civgrid.config import get_settings
-from civgrid.db.session import get_db
 
 # Connections per pool: each is held for one statement only. Requests beyond this many at once
 # wait for one (in Python, at a cost per request); a server process also has its synchronous
@@ -70,10 +69,11 @@ def open_pools(app: Any) -> Pools:
     return pools
 
 
-async def async_pool(
-    request: Request, db: Session = Depends(get_db)
-) -> AsyncConnectionPool[Any] | None:
+async def async_pool(request: Request, db: Session) -> AsyncConnectionPool[Any] | None:
     """A pool on the database of ``db``, when its work may leave the session for one.
+
+    Called by the route, not a FastAPI dependency: each dependency costs the intake a
+    measurable part of its time in FastAPI.
 
     None unless ``db`` is bound to a PostgreSQL *engine* and the app is serving with pools
     (``async_writes`` on): a session bound to a connection belongs to a caller's transaction

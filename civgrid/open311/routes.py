@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -72,7 +71,6 @@ router = APIRouter(
     responses=georeport_errors(403, 404, 409, 429),
 )
 DB = Annotated[Session, Depends(get_db)]
-AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 
 
 def _format(fmt: str) -> str:
@@ -126,9 +124,10 @@ def service_definition(service_code: str, fmt: str, db: DB, jurisdiction_id: str
 
 
 @router.post("/requests.{fmt}")
-async def create_request(fmt: str, request: Request, db: DB, pool: AsyncPool) -> Response:
+async def create_request(fmt: str, request: Request, db: DB) -> Response:
     """Report a case (form-encoded, or multipart with a ``media`` photo); needs an api_key."""
     fmt = _format(fmt)
+    pool = await async_pool(request, db)
     form = await _form(request)
     submission = submission_from_form(form)
     sent = request.headers.get(idempotency.HEADER) or form.get(idempotency.FIELD)
