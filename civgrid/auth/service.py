@@ -22,8 +22,12 @@ _TOKEN_QUERY = (
 )
 
 
-def user_for_token(db: Session, token: str) -> User:
-    """The user a bearer token belongs to, in ``db``'s session, or 401 saying why not."""
+def user_for_token(db: Session, token: str, *, in_session: bool = True) -> User:
+    """The user a bearer token belongs to, in ``db``'s session, or 401 saying why not.
+
+    With ``in_session`` False, the process's detached copy of the user instead (see
+    ``user_for_known_token``).
+    """
     digest = token_digest(token)
     known = _TOKENS.get(db)
     hit = known.get(digest)
@@ -37,23 +41,33 @@ def user_for_token(db: Session, token: str) -> User:
             if hit is None:
                 known[digest] = hit = _check_token(db, digest)
         _CHECKING.pop(digest, None)
-    return _in_session(db, hit)
+    return _in_session(db, hit) if in_session else _unexpired(hit)
 
 
-def user_for_known_token(db: Session, token: str) -> User | None:
+def user_for_known_token(db: Session, token: str, *, in_session: bool = True) -> User | None:
     """``user_for_token`` for a token checked recently, with no I/O; None if it is not known.
 
-    The user is copied into ``db``'s session without loading it (see ``_TOKENS``).
+    The user is copied into ``db``'s session without loading it (see ``_TOKENS``). With
+    ``in_session`` False it is not: the caller gets the process's detached copy, shared by
+    every request with the token, which it must only read (its id, role and scopes, all
+    loaded) and never add to a session; the copy into the session was a measurable part of
+    an intake.
     """
     hit = _TOKENS.get(db).get(token_digest(token))
-    return None if hit is None else _in_session(db, hit)
+    if hit is None:
+        return None
+    return _in_session(db, hit) if in_session else _unexpired(hit)
 
 
-def _in_session(db: Session, hit: tuple[User, datetime]) -> User:
+def _unexpired(hit: tuple[User, datetime]) -> User:
     user, expires_at = hit
     if expires_at <= utcnow():
         raise Unauthorized("token expired")
-    return db.merge(user, load=False)
+    return user
+
+
+def _in_session(db: Session, hit: tuple[User, datetime]) -> User:
+    return db.merge(_unexpired(hit), load=False)
 
 
 def _check_token(db: Session, digest: str) -> tuple[User, datetime]:

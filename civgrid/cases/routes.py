@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from civgrid.auth.deps import client_ip, current_user
+from civgrid.auth.deps import client_ip, current_actor, current_user
 from civgrid.auth.models import Role, User
 from civgrid.cases import actions, idempotency, service
 from civgrid.cases.attachments import Rendition, attach_photo, rendition_file
@@ -43,8 +42,9 @@ from civgrid.web.responses import AUTHENTICATED
 api = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=AUTHENTICATED)
 DB = Annotated[Session, Depends(get_db)]
 Actor = Annotated[User, Depends(current_user)]
-AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 MAX_OFFSET = 10_000  # offset paging reads and skips every row before the page
+# who reports: read only, not in the request's session (see current_actor)
+Reporter = Annotated[User, Depends(current_actor)]
 
 
 def _out(case: Case) -> dict[str, object]:
@@ -183,10 +183,10 @@ def _cases_json(cases: list[CaseOut], headers: dict[str, str] | None = None) -> 
 
 @api.post("", response_model=ReportOut, status_code=201)
 async def report(
+    request: Request,
     body: CaseReport,
-    user: Actor,
+    user: Reporter,
     db: DB,
-    pool: AsyncPool,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -198,6 +198,7 @@ async def report(
     """Report (上报) a case; the answer lists likely duplicates for the dispatcher."""
     key = idempotency.check_key(idempotency_key)
     keyed = None if key is None else (f"api:{user.id}", key)
+    pool = await async_pool(request, db)
     if pool is None:  # all in the request's session, in one thread-pool hop
         answer = await run_in_threadpool(_report, body, user, db, keyed)
     else:
@@ -214,7 +215,16 @@ async def report(
 
 
 def _answer(case: Case, likely_duplicates: list[Duplicate]) -> str:
-    dups = [_dup(d) for d in likely_duplicates]
+    # the duplicates as plain values: validated with the rest in one call, not one model each
+    dups = [
+        {
+            "number": d.number,
+            "state": d.state,
+            "distance_m": round(d.distance_m, 1),
+            "reported_at": d.reported_at,
+        }
+        for d in likely_duplicates
+    ]
     out = ReportOut.model_validate({**_out(case), "likely_duplicates": dups})
     return out.model_dump_json()
 

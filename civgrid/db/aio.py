@@ -14,14 +14,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine
-from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from civgrid.config import get_settings
-from civgrid.db.session import get_db
 
 # Connections per pool: each is held for one statement only. Requests beyond this many at once
 # wait for one (in Python, at a cost per request); a server process also has its synchronous
@@ -31,20 +29,20 @@ APPLICATION_NAME = "civgrid-async"
 
 
 class Pools:
-    """An app's asynchronous pools, by database URL."""
+    """An app's asynchronous pools, by engine (one per database)."""
 
     def __init__(self) -> None:
-        self._pools: dict[str, AsyncConnectionPool[Any]] = {}
+        self._pools: dict[Engine, AsyncConnectionPool[Any]] = {}
         self._lock = asyncio.Lock()
 
-    async def get(self, url: URL) -> AsyncConnectionPool[Any]:
-        key = url.render_as_string(hide_password=False)
-        pool = self._pools.get(key)
+    async def get(self, engine: Engine) -> AsyncConnectionPool[Any]:
+        pool = self._pools.get(engine)  # by identity: no URL rendered per request
         if pool is not None:
             return pool
         async with self._lock:
-            if key not in self._pools:
-                conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            if engine not in self._pools:
+                url = engine.url.set(drivername="postgresql")
+                conninfo = url.render_as_string(hide_password=False)
                 pool = AsyncConnectionPool(
                     conninfo,
                     min_size=1,
@@ -55,8 +53,8 @@ class Pools:
                     name=APPLICATION_NAME,
                 )
                 await pool.open()
-                self._pools[key] = pool
-            return self._pools[key]
+                self._pools[engine] = pool
+            return self._pools[engine]
 
     async def close(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -71,10 +69,11 @@ def open_pools(app: Any) -> Pools:
     return pools
 
 
-async def async_pool(
-    request: Request, db: Session = Depends(get_db)
-) -> AsyncConnectionPool[Any] | None:
+async def async_pool(request: Request, db: Session) -> AsyncConnectionPool[Any] | None:
     """A pool on the database of ``db``, when its work may leave the session for one.
+
+    Called by the route, not a FastAPI dependency: each dependency costs the intake a
+    measurable part of its time in FastAPI.
 
     None unless ``db`` is bound to a PostgreSQL *engine* and the app is serving with pools
     (``async_writes`` on): a session bound to a connection belongs to a caller's transaction
@@ -86,4 +85,4 @@ async def async_pool(
         return None
     if not get_settings().async_writes:
         return None
-    return await pools.get(bind.url)
+    return await pools.get(bind)

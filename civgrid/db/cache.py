@@ -22,6 +22,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from civgrid.db.session import database_key
+
 T = TypeVar("T")
 RECHECK_S = 2.0
 _CACHES: list[TableCache[Any]] = []
@@ -34,7 +36,7 @@ class TableCache(Generic[T]):
         self.load = load
         self.models = models
         self._dirty_key = f"civgrid.cache.{name}.written"
-        self._values: dict[Any, tuple[float, T]] = {}
+        self._values: dict[str, tuple[float, T]] = {}
         self._lock = threading.Lock()  # guards _values
         self._loading = threading.Lock()  # held by the one thread (re)loading
         _CACHES.append(self)
@@ -47,7 +49,7 @@ class TableCache(Generic[T]):
         """
         if db.info.get(self._dirty_key):
             return self.load(db)
-        key = db.get_bind().engine.url
+        key = database_key(db)
         now = time.monotonic()
         hit = self._values.get(key)
         if hit is not None and now - hit[0] < RECHECK_S:

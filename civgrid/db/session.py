@@ -272,6 +272,22 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(str(exc)) from exc
 
 
+_DATABASE_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def database_key(db: Session) -> str:
+    """Which database ``db`` works on (its engine's URL), for in-process caches per database.
+
+    Rendered once per engine: a URL renders (and hashes) by quoting each of its parts again,
+    which the caches paid several times per request.
+    """
+    engine = db.get_bind().engine
+    key = _DATABASE_KEYS.get(engine)
+    if key is None:
+        key = _DATABASE_KEYS[engine] = str(engine.url)
+    return key
+
+
 @lru_cache
 def get_engine() -> Engine:
     """The process-wide engine for the configured database."""

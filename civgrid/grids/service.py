@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from civgrid.auth import scope
 from civgrid.auth.models import Role, User
 from civgrid.config import get_settings
+from civgrid.db.session import database_key
 from civgrid.divisions.service import ancestor_codes
 from civgrid.grids.checks import GridShape, ProtectedSite, VillageReport, check_village
 from civgrid.grids.geo import from_text
@@ -165,7 +166,7 @@ def _fingerprint(db: Session) -> tuple[Any, ...]:
 
 def territory_index(db: Session) -> TerritoryIndex:
     """The locator for ``db``, rebuilt when grids or overlays have changed since it was built."""
-    key = str(db.get_bind().engine.url)
+    key = database_key(db)
     now = time.monotonic()
     cached = _INDEXES.get(key)
     if cached is not None and now - cached.checked_at < INDEX_RECHECK_S:

@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -75,7 +74,6 @@ DB = Annotated[Session, Depends(get_db)]
 # The public reads that may lag a little (services, requests): the read replica when there is
 # one. Token lookups stay on the primary: a client asks for its token's case right after POST.
 ReadDB = Annotated[Session, Depends(get_read_db)]
-AsyncPool = Annotated[AsyncConnectionPool[Any] | None, Depends(async_pool)]
 
 
 def _format(fmt: str) -> str:
@@ -131,9 +129,10 @@ def service_definition(
 
 
 @router.post("/requests.{fmt}")
-async def create_request(fmt: str, request: Request, db: DB, pool: AsyncPool) -> Response:
+async def create_request(fmt: str, request: Request, db: DB) -> Response:
     """Report a case (form-encoded, or multipart with a ``media`` photo); needs an api_key."""
     fmt = _format(fmt)
+    pool = await async_pool(request, db)
     form = await _form(request)
     submission = submission_from_form(form)
     sent = request.headers.get(idempotency.HEADER) or form.get(idempotency.FIELD)

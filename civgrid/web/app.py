@@ -116,15 +116,20 @@ def api_reference(request: Request) -> Response:
 
 
 class _CookieSessions(SessionMiddleware):
-    """Starlette's signed-cookie sessions, for browsers; none for bearer-token API calls.
+    """Starlette's signed-cookie sessions, for browsers; none for bearer-token API calls nor
+    for Open311.
 
-    A request with an ``Authorization`` header is authenticated by it alone (``optional_user``)
-    and gets an empty session that is never sent back: the cookie is neither read nor written,
-    and the response is not wrapped (a measurable cost per API call).
+    A request with an ``Authorization`` header is authenticated by it alone (``optional_user``),
+    and Open311 (``/open311/``) by its API key: either gets an empty session that is never sent
+    back. The cookie is neither read nor written, and the response is not wrapped (a
+    measurable cost per intake).
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and any(k == b"authorization" for k, _ in scope["headers"]):
+        if scope["type"] == "http" and (
+            scope["path"].startswith("/open311/")
+            or any(k == b"authorization" for k, _ in scope["headers"])
+        ):
             scope["session"] = {}
             await self.app(scope, receive, send)
             return
@@ -271,10 +276,13 @@ def _routers() -> list[APIRouter]:
     from civgrid.workforce import pages as workforce_pages
     from civgrid.workforce import routes as workforce_routes
 
-    # Routes are matched in this order, one by one: the case API, which takes the most requests
-    # (intake above all), comes first.
+    # Routes are matched in this order, one by one, every route of every router before the
+    # one that matches (FastAPI does not skip a router by its prefix): the two intakes, the
+    # case API and Open311, which take the most requests, come first. No route before the
+    # fallback shares a path with them, so the order changes no answer.
     return [
         case_routes.api,
+        open311_routes.router,
         case_action_routes.router,
         base,
         auth_routes.router,
@@ -301,7 +309,6 @@ def _routers() -> list[APIRouter]:
         inspection_plan_pages.checklist_pages,
         planning_routes.api,
         planning_routes.pages,
-        open311_routes.router,
         open311_routes.admin,
         portal_routes.router,
         board_routes.router,

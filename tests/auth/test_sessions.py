@@ -53,3 +53,26 @@ def test_password_change_and_deactivation_end_sessions_and_tokens(
     actions.deactivate_user(db, user, actor=None)
     assert not _works(app, copied)
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_case_intake_by_a_browser_session_needs_its_csrf_token(
+    client: TestClient,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    """The intake's own authentication (``current_actor``) checks the CSRF token of a session's
+    user itself: without it 403, with it the request reaches the body's checks (422 here)."""
+    assert client.post("/api/v1/cases", json={}).status_code == 401
+    _login(client, make_user("dispatcher", ("division", "441900101")))
+    assert client.post("/api/v1/cases", json={}).status_code == 403
+    token = _csrf(client, "/")
+    assert client.post("/api/v1/cases", json={}, headers={"X-CSRF-Token": token}).status_code == 422
+
+
+def test_open311_gets_no_cookie_session(client: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Open311 is authenticated by its API key: a browser's session cookie is neither read nor
+    renewed there (the session middleware is skipped), while a page renews it."""
+    _login(client, make_user("dispatcher", ("division", "441900101")))
+    r = client.get("/open311/v2/services.json")
+    assert r.status_code == 200
+    assert "set-cookie" not in r.headers
+    assert client.get("/portal").headers.get("set-cookie", "").startswith("civgrid_session=")
