@@ -1,8 +1,31 @@
-"""CPU time of a server and its children, read from /proc (Linux), for the benchmarks."""
+"""The benchmarks' servers: started under uvicorn, and their CPU time read from /proc (Linux)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def serve(app: str, port: int, env: dict[str, str], *, workers: int = 1) -> subprocess.Popen[bytes]:
+    """Serve the app factory ``app`` on 127.0.0.1:``port``; return once /healthz answers."""
+    cmd = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--workers", str(workers)]
+    cmd += ["--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    for _ in range(600):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{app} did not start")
 
 
 def cpu_ticks(pid: int) -> int:

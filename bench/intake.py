@@ -30,7 +30,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._proc import cpu_ticks, process_tree  # noqa: E402
+from bench._proc import cpu_ticks, process_tree, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("CIVGRID_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -152,34 +151,6 @@ def _prepare(url: str, points: int) -> tuple[list[dict[str, object]], list[str]]
         }
         for lon, lat in spots
     ], forms
-
-
-def _serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--workers",
-        str(workers),
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    for _ in range(400):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{app} did not start")
 
 
 def _backends(url: str) -> list[int]:
@@ -299,9 +270,9 @@ def main() -> None:
         if args.threads is not None:
             env["CIVGRID_THREADPOOL_SIZE"] = str(args.threads)
         full_port, bare_port = _free_port(), _free_port()
-        full_srv = _serve("civgrid.web.app:create_app", full_port, env, args.workers)
+        full_srv = serve("civgrid.web.app:create_app", full_port, env, workers=args.workers)
         procs.append(full_srv)
-        bare_srv = _serve("bench._bare_intake:create_app", bare_port, env, args.workers)
+        bare_srv = serve("bench._bare_intake:create_app", bare_port, env, workers=args.workers)
         procs.append(bare_srv)
         token = httpx.post(
             f"http://127.0.0.1:{full_port}/api/v1/auth/token",

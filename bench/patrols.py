@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench._proc import cpu_ticks, process_tree  # noqa: E402
+from bench._proc import cpu_ticks, process_tree, serve  # noqa: E402
 
 PG = os.environ.get("CIVGRID_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -437,18 +437,7 @@ def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "CIVGRID_SWEEP_IN_PROCESS": "false",
         "PYTHONPATH": str(ROOT),
     }
-    cmd = [sys.executable, "-m", "uvicorn", "civgrid.web.app:create_app", "--factory"]
-    cmd += ["--port", str(port), "--workers", str(workers)]
-    cmd += ["--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    for _ in range(600):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the server did not start")
+    return serve("civgrid.web.app:create_app", port, env, workers=workers)
 
 
 def _p99(xs: list[float]) -> float:

@@ -47,6 +47,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import _cases  # noqa: E402
+from bench._proc import serve  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -64,18 +65,7 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
         "CIVGRID_SWEEP_IN_PROCESS": "false",
         "CIVGRID_DATA_DIR": str(ROOT / "var" / "bench"),
     }
-    cmd = [sys.executable, "-m", "uvicorn", "civgrid.web.app:create_app", "--factory"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    cmd += ["--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    for _ in range(600):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the app did not start")
+    return serve("civgrid.web.app:create_app", port, env)
 
 
 def login(client: Any, username: str) -> None:
