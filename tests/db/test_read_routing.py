@@ -8,6 +8,7 @@ even when its URL names the primary.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pydantic import ValidationError
@@ -48,7 +49,9 @@ def test_without_a_read_url_the_pages_read_the_request_session(db: Session) -> N
         return await reading.__anext__()
 
     assert read_session_factory() is None
-    assert asyncio.run(first()) is db
+    # on a thread of its own: a browser test's Playwright may run an event loop on this one
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, first()).result() is db
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="read-only engines are for PostgreSQL")

@@ -16,6 +16,12 @@ from civgrid.grids.service import locate_many, locate_point
 from tests.grids.conftest import LAT, LON, MX, VILLAGE, M, sq
 
 
+class _FakeEngine:
+    """An engine as ``database_key`` reads it (weakly referenced, with a URL)."""
+
+    url = "x"
+
+
 def brute_force(polygons: list, x: float, y: float) -> int:  # type: ignore[type-arg]
     p = shapely.Point(x, y)
     return next((i for i, poly in enumerate(polygons) if poly.intersects(p)), OUTSIDE)
@@ -132,7 +138,7 @@ def test_threads_that_find_no_index_build_it_once(monkeypatch) -> None:  # type:
     monkeypatch.setattr(service, "_INDEXES", {})
     monkeypatch.setattr(service, "_fingerprint", lambda _db: (1,))
     monkeypatch.setattr(service, "_build_index", slow_build)
-    db = SimpleNamespace(get_bind=lambda: SimpleNamespace(engine=SimpleNamespace(url="x")))
+    db = SimpleNamespace(get_bind=lambda: SimpleNamespace(engine=_FakeEngine()))
     threads = [
         threading.Thread(target=service.territory_index, args=(db,))  # type: ignore[arg-type]
         for _ in range(8)
@@ -164,7 +170,7 @@ def test_a_stale_index_is_checked_by_one_thread_while_the_others_use_it(monkeypa
     index = SimpleNamespace(fingerprint=(1,))
     monkeypatch.setattr(service, "_INDEXES", {"x": service._Cached(index, time.monotonic() - 60)})  # type: ignore[arg-type]
     monkeypatch.setattr(service, "_fingerprint", slow_fingerprint)
-    db = SimpleNamespace(get_bind=lambda: SimpleNamespace(engine=SimpleNamespace(url="x")))
+    db = SimpleNamespace(get_bind=lambda: SimpleNamespace(engine=_FakeEngine()))
     first = threading.Thread(target=service.territory_index, args=(db,))  # type: ignore[arg-type]
     first.start()
     assert checking.wait(5)

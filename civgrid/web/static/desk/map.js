@@ -29,7 +29,7 @@
     var label = document.createElement("span");
     label.textContent = String(n);
     var icon = L.divIcon({ className: "case-group light-" + (f.properties.light || "none"),
-      html: label.outerHTML, iconSize: [size, size] });
+      html: label, iconSize: [size, size] });  // an element, never a string of HTML
     var marker = L.marker(latlng, { icon: icon, keyboard: true, title: String(n) });
     marker.on("click", function () { map.setView(latlng, Math.min(map.getZoom() + 2, 19)); });
     return marker;
