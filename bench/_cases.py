@@ -209,16 +209,21 @@ def write_histories(
 ) -> int:
     """About ``cases`` cases over the three years before ``end`` in ``grids``, by write_bulk."""
     from civgrid.cases import history
+    from civgrid.config import get_settings
     from civgrid.cases.demo import demo_photo
 
     places = [history.Place(*g.centre, "supervisor", False) for g in grids]
+    start = end - timedelta(days=3 * 365)
+    zone = get_settings().tz
+    days = (start + timedelta(days=i) for i in range(3 * 365))
+    weight = sum(history.day_weight(d.astimezone(zone)) for d in days)
     scripts = history.plan_history(
         rng,
-        start=end - timedelta(days=3 * 365),
+        start=start,
         end=end,
         places=places,
         categories=[(c, rng.uniform(0.5, 2)) for c in world.categories],
-        per_day=cases / (3 * 365),
+        per_day=cases / weight,  # so that about ``cases`` are planned in all
         departments=dict.fromkeys(world.categories, "admin"),
     )
     photo = demo_photo((90, 140, 60))

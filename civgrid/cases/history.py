@@ -498,10 +498,7 @@ def plan_history(
     ids, weights = [c for c, _ in categories], [w for _, w in categories]
     day = start
     while day < end:
-        local = day.astimezone(zone)
-        season = 1.0 + 0.35 * _summer(local.month)
-        weekday = 1.0 if local.weekday() < 5 else 0.45
-        for _ in range(_poisson(rng, per_day * season * weekday)):
+        for _ in range(_poisson(rng, per_day * day_weight(day.astimezone(zone)))):
             reported = day + timedelta(hours=rng.uniform(7, 21))
             if reported >= end:
                 continue
@@ -520,6 +517,13 @@ def plan_history(
             script.moves = [m for m in life if m.at < end]
             yield script
         day += timedelta(days=1)
+
+
+def day_weight(local: datetime) -> float:
+    """How many of ``per_day`` cases ``plan_history`` plans on this local day, on average:
+    more in summer, fewer at weekends."""
+    weekday = 1.0 if local.weekday() < 5 else 0.45
+    return (1.0 + 0.35 * _summer(local.month)) * weekday
 
 
 def _summer(month: int) -> float:
