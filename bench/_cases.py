@@ -209,8 +209,8 @@ def write_histories(
 ) -> int:
     """About ``cases`` cases over the three years before ``end`` in ``grids``, by write_bulk."""
     from civgrid.cases import history
-    from civgrid.config import get_settings
     from civgrid.cases.demo import demo_photo
+    from civgrid.config import get_settings
 
     places = [history.Place(*g.centre, "supervisor", False) for g in grids]
     start = end - timedelta(days=3 * 365)
