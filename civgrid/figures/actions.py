@@ -1,5 +1,5 @@
-"""Build the rollups (figure_counts) from the case log and the inspection records: from
-scratch, since a day, or onwards.
+"""Build the rollups (figure_counts, and their sums per month figure_month_counts) from the
+case log and the inspection records: from scratch, since a day, or onwards.
 
 The rollups are derived data: every count is the number of facts (``civgrid.figures.facts``)
 of one part on one local day for one territory × department × category × worker. They hold
@@ -14,15 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import ColumnElement, Table, cast, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import Date
 
 from civgrid.calendar.service import get_calendar
 from civgrid.cases.models import Case
 from civgrid.db.base import utcnow
 from civgrid.figures.facts import Fact
-from civgrid.figures.models import FigureBuild, FigureCount
+from civgrid.figures.models import FigureBuild, FigureCount, FigureMonthCount
 from civgrid.figures.service import (
     built_until,
     day_start,
@@ -68,6 +69,7 @@ def rebuild(db: Session, *, since: date | None = None, now: datetime | None = No
     start = day_start(since, zone) if since is not None else None
     inspections = inspection_facts_between(db, start, day_start(until, zone))
     rows += _upsert(db, _aggregate(inspections, since, until, zone))
+    derive_months(db, since)
     db.add(FigureBuild(built_until=until, built_at=now))
     db.commit()
     return Built(since, until, len(ids), rows)
@@ -106,6 +108,31 @@ def _upsert(db: Session, counts: Counter[Key]) -> int:
     for i in range(0, len(rows), 10_000):
         db.execute(stmt, rows[i : i + 10_000])
     return len(rows)
+
+
+def derive_months(db: Session, since: date | None) -> None:
+    """Sum the daily rows into figure_month_counts: every month (None), or the months from
+    ``since``'s on (their daily rows were just rebuilt)."""
+    stale = delete(FigureMonthCount)
+    days = select(FigureCount)
+    if since is not None:
+        start = since.replace(day=1)
+        stale = stale.where(FigureMonthCount.month >= start)
+        days = days.where(FigureCount.day >= start)
+    db.execute(stale)
+    month = _month_of(db, FigureCount.day)
+    township = func.substr(FigureCount.territory_code, 1, 9)
+    keys = (month, township, FigureCount.department_code, FigureCount.category_id, FigureCount.part)
+    sums = days.with_only_columns(*keys, func.sum(FigureCount.n), func.sum(FigureCount.total))
+    columns = ("month", "township_code", "department_code", "category_id", "part", "n", "total")
+    db.execute(insert(FigureMonthCount).from_select(columns, sums.group_by(*keys)))
+
+
+def _month_of(db: Session, day: InstrumentedAttribute[date]) -> ColumnElement[date]:
+    """The first day of ``day``'s month, in SQL."""
+    if db.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month", type_=Date)
 
 
 def rollup_size(db: Session) -> int:

@@ -1,6 +1,6 @@
 """Rollups of the figures: counts of facts per local day × territory × department × category
-× worker × part, and how far they are built. Derived data: ``civgrid figures rebuild`` can
-always recompute them from the case events and clocks."""
+× worker × part, the same summed per month × township, and how far they are built. Derived
+data: ``civgrid figures rebuild`` can always recompute them from the case events and clocks."""
 
 from __future__ import annotations
 
@@ -30,6 +30,33 @@ class FigureCount(Base):
         Index("ix_figure_counts_territory_code_day", "territory_code", "day"),
         Index("ix_figure_counts_department_code_day", "department_code", "day"),
         Index("ix_figure_counts_worker_id_day", "worker_id", "day"),
+    )
+
+
+class FigureMonthCount(Base):
+    """``figure_counts`` summed per month × township (the first 9 digits of the territory) ×
+    department × category × part: what a township, county, province or department reads for
+    the whole months of a period (civgrid.figures.service.rollup_counts)."""
+
+    __tablename__ = "figure_month_counts"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    township_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" none
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[str] = mapped_column(String(24), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        # a territory's months: the prefix match on PostgreSQL under any collation
+        Index(
+            "ix_figure_month_counts_township_code_month",
+            "township_code",
+            "month",
+            postgresql_ops={"township_code": "varchar_pattern_ops"},
+        ),
+        Index("ix_figure_month_counts_department_code_month", "department_code", "month"),
     )
 
 

@@ -4,24 +4,43 @@
 
     compute(db, unit_kind="township", unit_code="441900101", period=Period.parse("2026-Q4"))
 
-Facts dated before the rollups' ``built_until`` are read from ``figure_counts``; later ones
+Facts dated before the rollups' ``built_until`` are read from ``figure_counts`` (the whole
+months of a township or above, or of a department, from ``figure_month_counts``); later ones
 (today, and deadlines still ahead) are derived from the raw events, so a figure is never stale.
+``compute_each`` counts several units of one kind (children, departments) in the same
+statements as one.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+import os
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from civgrid.auth.models import User
 from civgrid.calendar.service import get_calendar
+from civgrid.calendar.units import Light, TimeUnit
 from civgrid.cases.models import Case, CaseClock, CaseEvent, CaseSummons
 from civgrid.config import get_settings
 from civgrid.db.base import utcnow
@@ -35,10 +54,9 @@ from civgrid.figures.facts import (
     SummonsRow,
     case_facts,
     inspection_facts,
-    light_at,
 )
 from civgrid.figures.indicators import CLOSE_HOURS_PREFIX, INDICATORS, Indicator
-from civgrid.figures.models import FigureBuild, FigureCount
+from civgrid.figures.models import FigureBuild, FigureCount, FigureMonthCount
 from civgrid.figures.periods import Period
 from civgrid.inspections.models import InspectionRecord, InspectionResult
 from civgrid.text import is_digits
@@ -139,12 +157,30 @@ def compute(
     they are built. Scope is the caller's business (``civgrid.figures.routes`` checks it).
     """
     unit = unit_for(db, unit_kind, unit_code)
+    return compute_each(db, [unit], period, codes=codes, source=source, now=now)[unit.code]
+
+
+def compute_each(
+    db: Session,
+    units: Sequence[Unit],
+    period: Period,
+    *,
+    codes: Sequence[str] | None = None,
+    source: str = "auto",
+    now: datetime | None = None,
+) -> dict[str, dict[str, IndicatorValue]]:
+    """``compute`` for several units of one kind (a unit's children, departments to rank), by
+    code, counted together: the same statements as for one of them."""
     indicators = check_codes(codes)
     now = now or utcnow()
-    counts = part_counts(db, unit, period, source=source, now=now)
+    units = list(units)
+    if not units:
+        return {}
+    counts = part_counts(db, units, period, source=source, now=now)
     if any(i.kind == "snapshot" for i in indicators):
-        counts.update(snapshot_counts(db, unit, period, now=now))
-    return {i.code: evaluate(i, counts) for i in indicators}
+        for code, snapshot in snapshot_counts(db, units, period, now=now).items():
+            counts[code].update(snapshot)
+    return {u.code: {i.code: evaluate(i, counts[u.code]) for i in indicators} for u in units}
 
 
 def evaluate(indicator: Indicator, counts: Counter[str]) -> IndicatorValue:
@@ -201,71 +237,169 @@ def built_until(db: Session) -> date | None:
     return db.scalar(select(FigureBuild.built_until).order_by(FigureBuild.id.desc()).limit(1))
 
 
+Counts = defaultdict[str, Counter[str]]
+
+
 def part_counts(
-    db: Session, unit: Unit, period: Period, *, source: str = "auto", now: datetime
-) -> Counter[str]:
-    """Counts of every part for the unit and period: rollups up to their build, raw after."""
-    counts: Counter[str] = Counter()
+    db: Session, units: Sequence[Unit], period: Period, *, source: str = "auto", now: datetime
+) -> Counts:
+    """Counts of every part for each unit (by code) over the period: rollups up to their
+    build, raw after."""
+    counts: Counts = defaultdict(Counter)
+    rows = Rows.of(units)
     first, last = period.first, period.last
     until = built_until(db) if source == "auto" else None
     if until is not None and first < until:
         rolled_last = min(last, date.fromordinal(until.toordinal() - 1))
-        counts.update(rollup_counts(db, unit, first, rolled_last))
+        _add(counts, rollup_counts(db, rows, first, rolled_last))
         first = until
     if first <= last:
-        counts.update(raw_counts(db, unit, first, last, now=now))
+        _add(counts, raw_counts(db, rows, first, last, now=now))
     return counts
 
 
-def _unit_filter_rollup(unit: Unit) -> ColumnElement[bool]:
-    if unit.kind == "department":
-        return FigureCount.department_code == unit.code
-    if unit.kind == "worker":
-        return FigureCount.worker_id == unit.worker_id
-    if unit.kind == "grid":
-        return FigureCount.territory_code == unit.code
-    return FigureCount.territory_code.startswith(unit.code, autoescape=True)
+def _add(counts: Counts, more: Counts) -> None:
+    for code, c in more.items():
+        counts[code].update(c)
 
 
-def rollup_counts(db: Session, unit: Unit, first: date, last: date) -> Counter[str]:
-    rows = db.execute(
-        select(FigureCount.part, func.sum(FigureCount.n))
-        .where(FigureCount.day >= first, FigureCount.day <= last, _unit_filter_rollup(unit))
-        .group_by(FigureCount.part)
-    )
-    return Counter({part: int(n) for part, n in rows})
+@dataclass(frozen=True)
+class Rows:
+    """Which rows belong to which of some units of one kind: one statement groups them all.
+
+    Territories are matched by code prefix (a grid by its code), so children of one unit are
+    found under their common prefix and grouped by the first ``length`` characters of the
+    territory code; departments by code; a worker by id.
+    """
+
+    kind: str
+    codes: tuple[str, ...]
+    worker_id: int = 0
+
+    @classmethod
+    def of(cls, units: Sequence[Unit]) -> Rows:
+        kinds = {u.kind for u in units}
+        if len(kinds) != 1 or (units[0].kind == "worker" and len(units) > 1):
+            raise ValueError("units counted together are of one kind (one worker)")
+        return cls(units[0].kind, tuple(u.code for u in units), units[0].worker_id)
+
+    @property
+    def length(self) -> int | None:
+        return UNIT_KINDS[self.kind]
+
+    @property
+    def monthly(self) -> bool:
+        """Whether the month rollups hold these units (a township or above, a department)."""
+        return self.kind == "department" or (self.length or 99) <= 9
+
+    def match(
+        self,
+        territory: InstrumentedAttribute[Any],
+        department: InstrumentedAttribute[Any],
+        worker: InstrumentedAttribute[Any] | None = None,
+    ) -> tuple[Any, ColumnElement[bool]]:
+        """(each row's unit code, which rows count) over these columns of a table."""
+        if self.kind == "department":
+            return department, department.in_(self.codes)
+        if self.kind == "worker":
+            if worker is None:
+                return literal(self.codes[0]), false()
+            return literal(self.codes[0]), worker == self.worker_id
+        if self.kind == "grid":
+            return territory, territory.in_(self.codes)
+        prefix = os.path.commonprefix(self.codes)
+        key = func.substr(territory, 1, self.length)
+        return key, territory.startswith(prefix, autoescape=True)
+
+    def fact_key(self, f: Fact) -> str | None:
+        """The unit a fact counts for (None: none of them)."""
+        if self.kind == "department":
+            code = f.department_code
+        elif self.kind == "worker":
+            return self.codes[0] if f.worker_id == self.worker_id else None
+        elif self.kind == "grid":
+            code = f.territory_code
+        else:
+            code = f.territory_code[: self.length]
+        return code if code in self.codes else None
 
 
-def fact_in_unit(f: Fact, unit: Unit) -> bool:
-    if unit.kind == "department":
-        return f.department_code == unit.code
-    if unit.kind == "worker":
-        return f.worker_id == unit.worker_id
-    if unit.kind == "grid":
-        return f.territory_code == unit.code
-    return f.territory_code.startswith(unit.code)
+def rollup_counts(db: Session, rows: Rows, first: date, last: date) -> Counts:
+    """Counts from the rollups of the local days first..last: whole months from the month
+    rows where they hold the units, the other days from the daily rows."""
+    counts: Counts = defaultdict(Counter)
+    months, days = split_months(first, last) if rows.monthly else (None, [(first, last)])
+    if months is not None:
+        m = FigureMonthCount
+        key, where = rows.match(m.township_code, m.department_code)
+        q = select(key, m.part, func.sum(m.n)).where(
+            where, m.month >= months[0], m.month <= months[1]
+        )
+        _add(counts, _grouped(db, q.group_by(key, m.part)))
+    if days:
+        d = FigureCount
+        key, where = rows.match(d.territory_code, d.department_code, d.worker_id)
+        spans = or_(*(and_(d.day >= a, d.day <= b) for a, b in days))
+        q = select(key, d.part, func.sum(d.n)).where(where, spans).group_by(key, d.part)
+        _add(counts, _grouped(db, q))
+    return counts
 
 
-def raw_counts(db: Session, unit: Unit, first: date, last: date, *, now: datetime) -> Counter[str]:
-    """Counts of the unit's facts dated on the local days first..last, from the raw log."""
+def _grouped(db: Session, q: Select[Any]) -> Counts:
+    counts: Counts = defaultdict(Counter)
+    for code, part, n in db.execute(q):
+        counts[code][part] += int(n)
+    return counts
+
+
+def split_months(
+    first: date, last: date
+) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The whole months in first..last (the first days of the first and the last of them, or
+    None) and the days outside them, as inclusive ranges."""
+    start = first if first.day == 1 else _next_month(first)
+    after = _next_month(last)
+    end = after if last == after - timedelta(days=1) else last.replace(day=1)
+    if start >= end:
+        return None, [(first, last)]
+    days = []
+    if first < start:
+        days.append((first, start - timedelta(days=1)))
+    if end <= last:
+        days.append((end, last))
+    return (start, _previous_month(end)), days
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _previous_month(day: date) -> date:
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def raw_counts(db: Session, rows: Rows, first: date, last: date, *, now: datetime) -> Counts:
+    """Counts of the units' facts dated on the local days first..last, from the raw log."""
     zone = tz()
     start, end = day_start(first, zone), day_start(date.fromordinal(last.toordinal() + 1), zone)
-    counts: Counter[str] = Counter()
-    territory = _case_territory(unit)
+    counts: Counts = defaultdict(Counter)
+    territory = _case_territory(rows)
     for f in facts_between(db, start, end, now=now, territory=territory):
-        if start <= f.at < end and fact_in_unit(f, unit):
-            counts[f.part] += 1
-    for f in inspection_facts_between(db, start, end, unit=unit):
-        if fact_in_unit(f, unit):
-            counts[f.part] += 1
+        code = rows.fact_key(f) if start <= f.at < end else None
+        if code is not None:
+            counts[code][f.part] += 1
+    for f in inspection_facts_between(db, start, end, rows=rows):
+        code = rows.fact_key(f)
+        if code is not None:
+            counts[code][f.part] += 1
     return counts
 
 
 def inspection_facts_between(
-    db: Session, start: datetime | None, end: datetime, *, unit: Unit | None = None
+    db: Session, start: datetime | None, end: datetime, *, rows: Rows | None = None
 ) -> Iterator[Fact]:
-    """Facts of the inspections done in [start, end) (before end for None), of the unit's
-    records (every record for None)."""
+    """Facts of the inspections done in [start, end) (before end for None), of the records
+    of the units ``rows`` (every record for None)."""
     opened = (
         select(func.count(InspectionResult.case_id))
         .where(InspectionResult.record_id == InspectionRecord.id)
@@ -280,19 +414,19 @@ def inspection_facts_between(
     ).where(InspectionRecord.inspected_at < end)
     if start is not None:
         q = q.where(InspectionRecord.inspected_at >= start)
-    if unit is not None and unit.kind == "department":
-        return
-    if unit is not None and unit.territorial:
-        q = q.where(InspectionRecord.grid_code.startswith(unit.code, autoescape=True))
-    if unit is not None and unit.kind == "worker":
-        q = q.where(InspectionRecord.inspector_id == unit.worker_id)
+    if rows is not None and rows.kind == "department":
+        return  # inspections count for territories and workers only
+    if rows is not None:
+        record = InspectionRecord
+        q = q.where(rows.match(record.grid_code, record.grid_code, record.inspector_id)[1])
     for row in db.execute(q.order_by(InspectionRecord.id)):
         yield from inspection_facts(InspectionRow(*row))
 
 
-def _case_territory(unit: Unit) -> ColumnElement[bool] | None:
-    if unit.territorial:
-        return Case.territory_code.startswith(unit.code, autoescape=True)
+def _case_territory(rows: Rows) -> ColumnElement[bool] | None:
+    """Which cases' facts may count for territories (None: any case's, for other units)."""
+    if rows.kind in TERRITORIAL:
+        return rows.match(Case.territory_code, Case.department_code)[1]
     return None
 
 
@@ -387,44 +521,75 @@ def facts_of_cases(db: Session, ids: Sequence[int], calendar, now: datetime) -> 
         ).where(CaseSummons.case_id.in_(ids))
     ):
         summons[s.case_id].append(SummonsRow(*s))
-    for case_id, case in cases.items():
+    for case_id, row in cases.items():
         yield from case_facts(
-            case, events[case_id], clocks[case_id], summons[case_id], calendar, now
+            row, events[case_id], clocks[case_id], summons[case_id], calendar, now
         )
 
 
-def snapshot_counts(db: Session, unit: Unit, period: Period, *, now: datetime) -> Counter[str]:
-    """Open cases by light at the period's end (or now, for a period not over)."""
+def snapshot_counts(db: Session, units: Sequence[Unit], period: Period, *, now: datetime) -> Counts:
+    """Open cases by light at the period's end (or now, for a period not over), by unit.
+
+    A stage clock running at that instant is red past its deadline, yellow from the instant
+    80 % of its limit is used (``yellow_at``), green before: the desk's definition
+    (civgrid.desk.service.light_of), in SQL. Clocks finished before migration 0023 have no
+    ``yellow_at``: the calendar gives it for the few that are neither red nor green by then.
+    """
+    rows = Rows.of(units)
+    counts: Counts = defaultdict(Counter)
+    if rows.kind == "worker":
+        return counts
     _, end = period.bounds(tz())
     at = min(end, now)
-    q = (
-        select(CaseClock, Case.territory_code, Case.department_code)
-        .join(Case, Case.id == CaseClock.case_id)
-        .where(
-            CaseClock.started_at < at,
-            or_(CaseClock.finished_at.is_(None), CaseClock.finished_at > at),
-        )
+    key, where = rows.match(Case.territory_code, Case.department_code)
+    c = CaseClock
+    light = case(
+        (c.due_at < at, literal(Light.RED.value)),
+        (c.yellow_at <= at, literal(Light.YELLOW.value)),
+        (c.yellow_at.is_not(None), literal(Light.GREEN.value)),
+        else_=null(),
     )
-    territory = _case_territory(unit)
-    if territory is not None:
-        q = q.where(territory)
-    elif unit.kind == "department":
-        q = q.where(Case.department_code == unit.code)
-    else:
-        return Counter()
+    running = (
+        select(key.label("code"), light.label("light"), c.id.label("clock_id"))
+        .join(Case, Case.id == c.case_id)
+        .where(_running_at(db, at), where)
+    )
+    lights = running.subquery()
+    q = select(lights.c.code, lights.c.light, func.count()).group_by(lights.c.code, lights.c.light)
+    unknown = 0
+    for code, colour, n in db.execute(q):
+        if colour is None:
+            unknown += n
+            continue
+        counts[code]["open"] += n
+        counts[code][f"open_{colour}"] += n
+    if unknown:
+        _add(counts, _lights_from_calendar(db, lights, at))
+    return counts
+
+
+def _running_at(db: Session, at: datetime) -> ColumnElement[bool]:
+    """Stage clocks started before ``at`` and not finished by then.
+
+    On PostgreSQL as a time range containing the instant, which the GiST index
+    ``ix_case_clocks_running`` (migration 0024) answers without reading every clock.
+    """
+    c = CaseClock
+    if db.get_bind().dialect.name == "postgresql":
+        span = func.tstzrange(c.started_at, c.finished_at, literal_column("'()'"))
+        return span.op("@>")(literal(at, type_=c.started_at.type))
+    return and_(c.started_at < at, or_(c.finished_at.is_(None), c.finished_at > at))
+
+
+def _lights_from_calendar(db: Session, lights: Subquery, at: datetime) -> Counts:
+    """The lights of running clocks without ``yellow_at``, from the working calendar."""
     calendar = get_calendar(db)
-    counts: Counter[str] = Counter()
-    for clock, _territory, _dept in db.execute(q):
-        row = ClockRow(
-            clock.case_id,
-            str(clock.stage),
-            clock.started_at,
-            clock.due_at,
-            clock.finished_at,
-            str(clock.unit),
-        )
-        light = light_at(calendar, row, at)
-        if light is not None:
-            counts["open"] += 1
-            counts[f"open_{light.value}"] += 1
+    c = CaseClock
+    q = select(lights.c.code, c.started_at, c.due_at, c.unit).join(c, c.id == lights.c.clock_id)
+    counts: Counts = defaultdict(Counter)
+    for code, started_at, due_at, unit in db.execute(q.where(lights.c.light.is_(None))):
+        yellow = calendar.turns_yellow(started_at, due_at, TimeUnit(unit))
+        colour = Light.RED if due_at < at else Light.YELLOW if yellow <= at else Light.GREEN
+        counts[code]["open"] += 1
+        counts[code][f"open_{colour.value}"] += 1
     return counts

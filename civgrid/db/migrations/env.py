@@ -34,9 +34,10 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     return False
 
 
-# Built by migrations on PostgreSQL only, outside the models (an expression index on an
-# extension's type): not a difference between the models and the database.
-POSTGRESQL_ONLY_INDEXES = {"ix_cases_nearby"}
+# Built by migrations on PostgreSQL only, outside the models (expression indexes: on an
+# extension's type, on the clocks' time ranges): not a difference between the models and
+# the database.
+POSTGRESQL_ONLY_INDEXES = {"ix_cases_nearby", "ix_case_clocks_running"}
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, _to: Any) -> bool:
