@@ -53,7 +53,10 @@ class Projection:
         return round(x, 1), round(y, 1)
 
     def path(self, geom: BaseGeometry) -> str:
+        """The outline as an SVG path, without the vertices less than half a pixel off it
+        (a township's outline, the union of its grids, has thousands)."""
         parts = []
+        geom = geom.simplify(0.5 / self.scale, preserve_topology=True)
         polygons = getattr(geom, "geoms", [geom])
         for poly in polygons:
             if not hasattr(poly, "exterior"):

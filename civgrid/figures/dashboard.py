@@ -22,7 +22,7 @@ from civgrid.departments.models import Department
 from civgrid.divisions.models import Division
 from civgrid.errors import NotFound
 from civgrid.figures import periods
-from civgrid.figures.indicators import INDICATORS, INSPECTION_CODES
+from civgrid.figures.indicators import INDICATORS
 from civgrid.figures.models import FigureCount
 from civgrid.figures.periods import Period
 from civgrid.figures.scores import WEIGHTS, Score, evaluation_for, score
@@ -32,6 +32,7 @@ from civgrid.figures.service import (
     IndicatorValue,
     Unit,
     compute,
+    compute_each,
     tz,
     unit_for,
 )
@@ -177,11 +178,6 @@ def kpis(
     return [Kpi(code, a[code], b[code], c[code]) for code in codes]
 
 
-def inspection_kpis(db: Session, unit: Unit, period: Period, now: datetime) -> list[Kpi]:
-    """The inspection indicators (检查), shown as their own strip after the cases' KPIs."""
-    return kpis(db, unit, period, now, INSPECTION_CODES)
-
-
 @dataclass(frozen=True)
 class Child:
     kind: str
@@ -217,14 +213,14 @@ def children(db: Session, unit: Unit, period: Period, code: str, now: datetime) 
                 )
             ).all()
         )
+    codes = sorted(set(shapes) | set(names))
+    values = compute_each(db, [Unit(kind, c) for c in codes], period, codes=[code], now=now)
     out = []
-    for child_code in sorted(set(shapes) | set(names)):
-        value = compute(
-            db, unit_kind=kind, unit_code=child_code, period=period, codes=[code], now=now
-        )[code]
+    for child_code in codes:
         parts = shapes.get(child_code)
         shape = unary_union(parts) if parts else None
-        out.append(Child(kind, child_code, names.get(child_code, child_code), shape, value))
+        name = names.get(child_code, child_code)
+        out.append(Child(kind, child_code, name, shape, values[child_code][code]))
     return out
 
 
@@ -258,12 +254,9 @@ def ranking(db: Session, unit: Unit, period: Period, now: datetime) -> list[Rank
         )
     ).all()
     weights = WEIGHTS[evaluation_for("department")]
-    out = []
-    for code, name in depts:
-        values = compute(
-            db, unit_kind="department", unit_code=code, period=period, codes=list(weights), now=now
-        )
-        out.append(Ranked(code, name, score(values, weights), values))
+    units = [Unit("department", code) for code, _name in depts]
+    each = compute_each(db, units, period, codes=list(weights), now=now)
+    out = [Ranked(code, name, score(each[code], weights), each[code]) for code, name in depts]
     return sorted(out, key=lambda r: (r.score.value is None, -(r.score.value or 0), r.code))
 
 

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from civgrid.db.base import utcnow
 from civgrid.figures import charts, dashboard
-from civgrid.figures.indicators import INDICATORS, Indicator
+from civgrid.figures.indicators import INDICATORS, INSPECTION_CODES, Indicator
 from civgrid.figures.periods import Period
 from civgrid.figures.scores import WEIGHTS, Score, evaluation_for, score
-from civgrid.figures.service import IndicatorValue, Unit, compute, tz
+from civgrid.figures.service import IndicatorValue, Unit, tz
 from civgrid.web.i18n import gettext
 from civgrid.web.templating import PACKAGE_DIR, environment
 
@@ -75,7 +75,11 @@ def build(
     now = now or utcnow()
     ind = INDICATORS[indicator]
     _ = _translator(locale)
-    kpis = dashboard.kpis(db, unit, period, now)
+    # one count per period (now, 环比, 同比) for the KPI strip, the inspections and the score
+    weights = WEIGHTS[evaluation_for(unit.kind)]
+    codes = tuple(dict.fromkeys([*dashboard.KPI_CODES, *INSPECTION_CODES, *weights]))
+    strip = {k.code: k for k in dashboard.kpis(db, unit, period, now, codes)}
+    kpis = [strip[c] for c in dashboard.KPI_CODES]
     kids = dashboard.children(db, unit, period, indicator, now)
     ranked = dashboard.ranking(db, unit, period, now)
     today = min(now.astimezone(tz()).date(), period.last)
@@ -121,18 +125,9 @@ def build(
         generated_at=now,
         locale=locale,
         category_id=category_id,
-        score=unit_score(db, unit, period, now),
-        inspections=dashboard.inspection_kpis(db, unit, period, now),
+        score=score({c: strip[c].now for c in weights}, weights),
+        inspections=[strip[c] for c in INSPECTION_CODES],
     )
-
-
-def unit_score(db: Session, unit: Unit, period: Period, now: datetime) -> Score:
-    """The unit's own composite score: region, department or post evaluation by its kind."""
-    weights = WEIGHTS[evaluation_for(unit.kind)]
-    values = compute(
-        db, unit_kind=unit.kind, unit_code=unit.code, period=period, codes=list(weights), now=now
-    )
-    return score(values, weights)
 
 
 def _translator(locale: str):  # type: ignore[no-untyped-def]

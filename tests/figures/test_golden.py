@@ -234,3 +234,87 @@ def test_scores_weigh_the_rates_with_data_and_grade_them() -> None:
     )
     assert (got.value, got.grade) == (90.0, "A")
     assert score({}, {"rework_rate": 1.0}).value is None
+
+
+# Whole months, partial months and ranges across them: whole months of a township or above
+# (or a department) are read from the month rows, the edges from the daily rows.
+SPLIT_PERIODS = [
+    "2026-11",
+    "2026-Q4",
+    "2026",
+    "2026-W45",
+    "2026-11-03..2026-11-30",
+    "2026-10-15..2026-11-15",
+    "2026-11-01..2026-11-29",
+    "2026-10-20..2027-01-10",
+]
+
+
+def test_rollups_by_whole_months_and_edge_days_equal_the_raw_events(world: World) -> None:
+    from civgrid.figures.actions import rebuild
+    from civgrid.figures.models import FigureMonthCount
+
+    build_history(world)
+    rebuild(world.db, now=local("2027-02-01 09:00"))
+    assert world.db.query(FigureMonthCount).count() > 0
+    units = [
+        ("township", "441900101"),
+        ("county", "441900"),
+        ("province", "44"),
+        ("department", world.dept.code),
+        ("village", world.village),
+        ("worker", world.worker.username),
+    ]
+    for kind, code in units:
+        for text in SPLIT_PERIODS:
+            p = Period.parse(text)
+            auto = compute(world.db, unit_kind=kind, unit_code=code, period=p, now=NOW)
+            raw = compute(world.db, unit_kind=kind, unit_code=code, period=p, source="raw", now=NOW)
+            assert auto == raw, (kind, code, text)
+    nov = compute(world.db, unit_kind="county", unit_code="441900", period=Period.parse("2026-11"))
+    assert nov["reports"].value == 5.0
+
+
+def test_units_counted_together_equal_each_counted_alone(world: World) -> None:
+    from civgrid.figures.service import compute_each, unit_for
+
+    build_history(world)
+    period = Period.parse("2026-11-02..2026-12-01")
+    for kind, codes in (
+        ("village", [world.village, "441900101999"]),
+        ("department", [world.dept.code, world.dept2.code]),
+    ):
+        units = [unit_for(world.db, kind, c) for c in codes]
+        together = compute_each(world.db, units, period, now=NOW)
+        for code in codes:
+            alone = compute(world.db, unit_kind=kind, unit_code=code, period=period, now=NOW)
+            assert together[code] == alone, (kind, code)
+    assert together[world.dept.code]["dispatched"].value == 3.0
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "months", "days"),
+    [
+        ("2026-11-01", "2026-11-30", ("2026-11-01", "2026-11-01"), []),
+        ("2026-10-01", "2026-12-31", ("2026-10-01", "2026-12-01"), []),
+        ("2026-11-02", "2026-11-30", None, [("2026-11-02", "2026-11-30")]),
+        ("2026-11-01", "2026-11-29", None, [("2026-11-01", "2026-11-29")]),
+        (
+            "2026-10-15",
+            "2027-01-10",
+            ("2026-11-01", "2026-12-01"),
+            [("2026-10-15", "2026-10-31"), ("2027-01-01", "2027-01-10")],
+        ),
+        ("2026-02-01", "2026-02-28", ("2026-02-01", "2026-02-01"), []),
+    ],
+)
+def test_periods_split_into_whole_months_and_edge_days(
+    first: str, last: str, months: tuple[str, str] | None, days: list[tuple[str, str]]
+) -> None:
+    from datetime import date
+
+    from civgrid.figures.service import split_months
+
+    got_months, got_days = split_months(date.fromisoformat(first), date.fromisoformat(last))
+    as_text = [(a.isoformat(), b.isoformat()) for a, b in got_days]
+    assert (got_months and tuple(d.isoformat() for d in got_months), as_text) == (months, days)

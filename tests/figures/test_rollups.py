@@ -14,7 +14,7 @@ from civgrid.cases.models import Case
 from civgrid.db.base import acting_at
 from civgrid.errors import CivgridError
 from civgrid.figures import actions as figures
-from civgrid.figures.models import FigureBuild, FigureCount
+from civgrid.figures.models import FigureBuild, FigureCount, FigureMonthCount
 from civgrid.figures.periods import Period
 from civgrid.figures.service import compute
 from civgrid.inspections import actions as inspections
@@ -26,13 +26,25 @@ from tests.figures.conftest import World, local
 from tests.inspections.conftest import Site, site  # noqa: F401  (the fixture, reused)
 
 START = local("2026-11-02 08:00")
-PERIODS = ["2026-11", "2026-W45", "2026-W46", "2026-11-03", "2026-11-02..2026-11-20", "2026-Q4"]
+PERIODS = [
+    "2026-11",
+    "2026-12",
+    "2026-W45",
+    "2026-W46",
+    "2026-11-03",
+    "2026-11-02..2026-11-20",
+    "2026-11-15..2026-12-31",  # a partial month and a whole one
+    "2026-10-20..2027-01-10",  # edges around whole months
+    "2026-Q4",
+]
 
 
 def _units(w: World) -> list[tuple[str, str]]:
     return [
         ("village", w.village),
         ("township", "441900101"),
+        ("county", "441900"),
+        ("province", "44"),
         ("grid", w.grid_code),
         ("department", w.dept.code),
         ("department", w.dept2.code),
@@ -115,6 +127,7 @@ def test_rollups_built_then_refreshed_equal_raw_events(
     world = site.world
     db = world.db
     db.execute(delete(FigureCount))
+    db.execute(delete(FigureMonthCount))
     db.execute(delete(FigureBuild))
     db.commit()
     world.steps.clear()
@@ -123,5 +136,6 @@ def test_rollups_built_then_refreshed_equal_raw_events(
     end = _play(site, second, middle)
     figures.refresh(db, now=end + timedelta(days=1))
     assert figures.rollup_size(db) > 0
+    assert db.query(FigureMonthCount).count() > 0
     _assert_rollups_equal_raw(world, end + timedelta(days=1))
     db.query(Case).count()  # the session is still usable
