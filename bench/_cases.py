@@ -334,12 +334,14 @@ def use(url: str) -> None:
 
 def ensure(name: str, cases: int, grids: int, *, fresh: bool = False) -> Made:
     """Database ``name`` with about ``cases`` cases in ``grids`` grids: kept if it is complete
-    at that size, else (re)made. ``CIVGRID_DATABASE_URL`` points at it afterwards."""
+    at that size (and migrated to the code's head, as a deployment would be), else (re)made.
+    ``CIVGRID_DATABASE_URL`` points at it afterwards."""
     from civgrid.db.migrate import upgrade
 
     url = database(name, fresh)
     if is_complete(url, cases, grids):
         use(url)
+        upgrade(url)
         return Made(url)
     if not fresh:  # another size, or a run that did not finish: start again
         url = database(name, True)

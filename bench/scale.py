@@ -7,9 +7,13 @@ uvicorn; a dispatcher and a grid leader (scope: the whole city, 4419) log in thr
 form, the dispatcher also gets an API token; then each page is requested ``--warm`` times
 (not timed) and ``--requests`` times one after the other (timed, whole response read):
 
-- ``/desk/command``, ``/desk/command/fragment``, ``/desk/map/cases.geojson`` (dispatcher);
+- ``/desk/command``, ``/desk/map/cases.geojson`` (dispatcher);
+- ``/desk/command/fragment`` twice: without ``If-None-Match`` (the lists read and rendered) and
+  with the ETag of a first answer (the minute refresh when nothing changed: a 304);
 - ``/desk/leader`` (leader);
-- ``/board`` first page and ``/board?page=--board-page`` (anonymous);
+- ``/board`` first page and a deep page as deep as ``--board-page`` numbered pages would be,
+  reached as a visitor reaches it: by following the "older" link (``rel="next"``: numbered
+  pages, then the cursor) from the first page (anonymous; the depth reached is printed);
 - ``/api/v1/cases`` first page and a deep page ``--deep`` cases in (dispatcher's token): by
   ``offset``, or, when the API answers with a ``Link: <…>; rel="next"`` header, the page the
   next links reach at that depth;
@@ -29,6 +33,7 @@ slowest statements' ``EXPLAIN (ANALYZE, BUFFERS)`` are saved to ``--explain`` (d
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import re
@@ -50,6 +55,7 @@ from bench import _cases  # noqa: E402
 from bench._proc import serve  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+OLDER = re.compile(r'<a [^>]*rel="next" href="([^"]+)"')
 
 
 def _free_port() -> int:
@@ -90,7 +96,8 @@ def api_token(client: Any, username: str) -> dict[str, str]:
 class Page:
     name: str
     who: str  # "disp", "leader", "anon", "api"
-    path: str
+    path: str  # "": found by following next links (deep_board_path, deep_api_path)
+    unchanged: bool = False  # sent with the ETag of a first answer (If-None-Match)
 
 
 def pages(args: argparse.Namespace) -> list[Page]:
@@ -101,10 +108,11 @@ def pages(args: argparse.Namespace) -> list[Page]:
     return [
         Page("desk_command", "disp", "/desk/command"),
         Page("desk_command_fragment", "disp", "/desk/command/fragment"),
+        Page("desk_command_fragment_304", "disp", "/desk/command/fragment", unchanged=True),
         Page("desk_leader", "leader", "/desk/leader"),
         Page("desk_map_geojson", "disp", "/desk/map/cases.geojson"),
         Page("board_first", "anon", "/board"),
-        Page("board_deep", "anon", f"/board?page={args.board_page}"),
+        Page("board_deep", "anon", ""),  # found by deep_board_path
         Page("api_cases_first", "api", f"/api/v1/cases?limit={args.api_limit}"),
         Page("api_cases_deep", "api", ""),  # found by deep_api_path
         Page("open311_first", "anon", o311),
@@ -126,6 +134,20 @@ def deep_api_path(client: httpx.Client, headers: dict[str, str], limit: int, dee
         r.raise_for_status()
         seen += len(r.json())
     return path
+
+
+def deep_board_path(client: httpx.Client, pages: int) -> tuple[str, int]:
+    """The board page ``pages`` pages in (or the last one), by following the "older" link from
+    the first page as a visitor does: its path, and how many pages in it is."""
+    path, depth = "/board", 1
+    while depth < pages:
+        r = client.get(path)
+        r.raise_for_status()
+        older = OLDER.search(r.text)
+        if older is None:
+            break
+        path, depth = html.unescape(older.group(1)), depth + 1
+    return path, depth
 
 
 @dataclass
@@ -154,8 +176,8 @@ def time_page(get: Callable[[], httpx.Response], warm: int, n: int) -> Timing:
     return Timing(pct(samples, 0.5), pct(samples, 0.95), last.status_code, len(last.content) / 1024)
 
 
-def measure(url: str, args: argparse.Namespace) -> dict[str, Timing]:
-    """Serve the app on ``url`` and time every page."""
+def measure(url: str, args: argparse.Namespace, reached: dict[str, int]) -> dict[str, Timing]:
+    """Serve the app on ``url`` and time every page (``reached``: the deep board page's depth)."""
     port = _free_port()
     server = _serve(url, port)
     base = f"http://127.0.0.1:{port}"
@@ -171,9 +193,16 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Timing]:
             token = api_token(anon, "bench-disp")
             clients = {"disp": disp, "leader": leader, "anon": anon, "api": anon}
             for page in pages(args):
-                path = page.path or deep_api_path(anon, token, args.api_limit, args.deep)
-                headers = token if page.who == "api" else {}
                 client = clients[page.who]
+                headers = token if page.who == "api" else {}
+                path = page.path
+                if page.name == "board_deep":
+                    path, reached["board_deep_pages"] = deep_board_path(anon, args.board_page)
+                    print(f"  board_deep: {reached['board_deep_pages']} pages in", flush=True)
+                elif not path:
+                    path = deep_api_path(anon, token, args.api_limit, args.deep)
+                if page.unchanged:
+                    headers = {"If-None-Match": client.get(path).headers["etag"]}
 
                 def get(path: str = path, client: Any = client, headers: Any = headers) -> Any:
                     return client.get(path, headers=headers)
@@ -216,7 +245,12 @@ def explain_slowest(url: str, page: Page, args: argparse.Namespace, out: Path) -
             login(client, f"bench-{page.who}")
         elif page.who == "api":
             headers = api_token(client, "bench-disp")
-        path = page.path or deep_api_path(client, headers, args.api_limit, args.deep)
+        if page.name == "board_deep":
+            path, _depth = deep_board_path(client, args.board_page)
+        else:
+            path = page.path or deep_api_path(client, headers, args.api_limit, args.deep)
+        if page.unchanged:
+            headers = {"If-None-Match": client.get(path).headers["etag"]}
         client.get(path, headers=headers)  # warm
         event.listen(engine, "before_cursor_execute", before)
         event.listen(engine, "after_cursor_execute", after)
@@ -249,7 +283,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="make both databases again")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warm", type=int, default=3, help="untimed requests per page first")
-    parser.add_argument("--board-page", type=int, default=1000)
+    parser.add_argument(
+        "--board-page", type=int, default=1000, help="board deep page: pages in (older links)"
+    )
     parser.add_argument("--open311-page", type=int, default=50)
     parser.add_argument("--api-limit", type=int, default=100)
     parser.add_argument("--deep", type=int, default=100_000, help="API deep page: cases in")
@@ -281,10 +317,11 @@ def main() -> None:
         engine.dispose()
     print(f"reference: {counts['ref'][0]} cases; measured: {counts['big'][0]} cases", flush=True)
     print(f"{counts['ref'][0]} cases:", flush=True)
-    ref = measure(made["ref"].url, args)
+    reached: dict[str, dict[str, int]] = {"ref": {}, "big": {}}
+    ref = measure(made["ref"].url, args, reached["ref"])
     load["ref"] = os.getloadavg()[0]
     print(f"{counts['big'][0]} cases ({counts['big'][1]} events):", flush=True)
-    big = measure(made["big"].url, args)
+    big = measure(made["big"].url, args, reached["big"])
     load["big"] = os.getloadavg()[0]
 
     slowest = max(big, key=lambda k: big[k].p95_ms)
@@ -312,6 +349,8 @@ def main() -> None:
         **{f"{n}_ref_p50_ms": t.p50_ms for n, t in ref.items()},
         **{f"{n}_ratio": round(big[n].p50_ms / max(ref[n].p50_ms, 0.01), 2) for n in big},
         **{f"{n}_status": t.status for n, t in big.items()},
+        "board_deep_pages": reached["big"].get("board_deep_pages"),
+        "board_deep_pages_ref": reached["ref"].get("board_deep_pages"),
         "max_p95_ms": big[slowest].p95_ms,
         "slowest": slowest,
         "explain": str(args.explain),

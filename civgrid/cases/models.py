@@ -83,6 +83,18 @@ def _partial(name: str, *columns: Any, where: Any, **kw: Any) -> Index:
     return Index(name, *columns, postgresql_where=where, sqlite_where=where, **kw)
 
 
+SUMMARY_COLUMNS = (
+    "territory_code",
+    "lon",
+    "lat",
+    "state",
+    "due_at",
+    "yellow_at",
+    "updated_at",
+    "category_id",
+)
+
+
 def list_indexes() -> tuple[Index, ...]:
     """Indexes shaped for the lists, so that none reads the history of closed cases.
 
@@ -196,6 +208,14 @@ class Case(Base):
         # Likely duplicates: one category, near a point (civgrid.cases.duplicates).
         Index("ix_cases_category_id_lat_lon", "category_id", "lat", "lon"),
         *list_indexes(),
+        # The desk's aggregates over the open cases in a scope (the minute refresh's tag, the
+        # map's cells and lights), read from the index alone: every column they use is in it.
+        _partial(
+            "ix_cases_open_territory_summary",
+            *SUMMARY_COLUMNS,
+            where=OPEN_CASES,
+            postgresql_ops={"territory_code": "varchar_pattern_ops"},
+        ),
     )
 
     clocks: Mapped[list[CaseClock]] = relationship(back_populates="case", order_by="CaseClock.id")

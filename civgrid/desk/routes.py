@@ -18,7 +18,7 @@ from civgrid.cases.duplicates import find_duplicates
 from civgrid.cases.models import Case, CaseAttachment
 from civgrid.db.base import utcnow
 from civgrid.db.session import get_page_db
-from civgrid.desk import forms, service
+from civgrid.desk import forms, freshness, service
 from civgrid.errors import CivgridError, Forbidden, Invalid, NotFound
 from civgrid.grids.service import grid_name
 from civgrid.web.i18n import request_locale
@@ -61,16 +61,16 @@ def command_center(request: Request, user: Staff, db: DB) -> Response:
 def command_fragment(request: Request, user: Staff, db: DB) -> Response:
     """The queues alone, refreshed by HTMX every minute: 304 when nothing shown changed.
 
-    The ETag is a digest of what the queues show (each row's id, version, light, photo and
-    grid name, each total) for this user in this language, so the lights turning with time
-    change it as surely as any action does.
+    The ETag comes from one aggregate over the open cases in the user's scope, read before the
+    lists (``civgrid.desk.freshness``): a change committed meanwhile makes the next tag differ,
+    and a matching tag answers 304 without reading any list.
     """
     require(user, service.COMMAND_ROLES)
-    board = service.command_center(db, user)
-    tag = service.signature_tag(user.id, request_locale(request), board.signature())
+    tag = freshness.refresh_tag(db, user, request_locale(request), utcnow())
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     if tag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
+    board = service.command_center(db, user)
     response = render(request, "desk/_board.html", {"board": board})
     response.headers.update(headers)
     return response

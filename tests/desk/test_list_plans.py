@@ -21,7 +21,7 @@ from civgrid.cases.service import CaseFilter, cases_page
 from civgrid.catalogue.models import Category, CategoryKind
 from civgrid.db.base import utcnow
 from civgrid.departments.models import Department
-from civgrid.desk import service
+from civgrid.desk import freshness, service
 from civgrid.open311.schemas import RequestQuery
 from civgrid.open311.service import find_requests
 from tests.conftest import BACKEND, OWNER_URL
@@ -73,8 +73,8 @@ def bulk_cases(db: Session, category_id: int, department: str, n: int = ROWS) ->
 
 @pytest.fixture(scope="module")
 def history(engine: Engine) -> Iterator[None]:
-    """The bulk cases, committed and analysed by the database's owner (the app's role may not
-    analyse), removed again after the module's tests."""
+    """The bulk cases, committed, vacuumed and analysed (as autovacuum would) by the database's
+    owner (the app's role may not), removed again after the module's tests."""
     owner = create_engine(OWNER_URL["url"])
     with Session(owner) as s:
         dept = Department(code="T-BULK", name_zh="批量部门", division_code="441900101")
@@ -91,14 +91,14 @@ def history(engine: Engine) -> Iterator[None]:
         s.commit()
         ids = (category.id, dept.id)
     with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE cases")
+        conn.exec_driver_sql("VACUUM ANALYZE cases")
     yield
     with owner.begin() as conn:
         conn.execute(text("DELETE FROM cases WHERE number LIKE 'BULK-%'"))
         conn.execute(text("DELETE FROM categories WHERE id = :id"), {"id": ids[0]})
         conn.execute(text("DELETE FROM departments WHERE id = :id"), {"id": ids[1]})
     with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE cases")
+        conn.exec_driver_sql("VACUUM ANALYZE cases")
     owner.dispose()
 
 
@@ -170,3 +170,22 @@ def test_api_board_open311_and_map_read_no_history(big: World) -> None:
         service.cases_geojson(big.db, big.dispatcher)
     bad = seq_scans(found)
     assert bad == [], "\n\n".join(b[-1500:] for b in bad)
+
+
+@pytest.mark.parametrize("who", ["dispatcher", "admin"])
+def test_the_refresh_tag_is_one_aggregate_read_from_an_index_alone(big: World, who: str) -> None:
+    with plans(big.db) as found:
+        freshness.refresh_tag(big.db, getattr(big, who), "zh_CN", utcnow())
+    [(_statement, plan)] = found
+    assert "Index Only Scan using ix_cases_open_territory_summary on cases" in plan, plan
+    assert "Seq Scan on cases" not in plan, plan
+
+
+def test_the_map_groups_in_one_aggregate_read_from_an_index_alone(big: World) -> None:
+    box = service.BBox(113.79, 23.08, 113.82, 23.11)
+    with plans(big.db) as found:
+        grouped = service.cases_geojson(big.db, big.dispatcher, box)
+    assert grouped["total"] == ROWS // 5 and len(grouped["features"]) <= 24 * 24
+    [(_statement, plan)] = found
+    assert "Index Only Scan using ix_cases_open_territory_summary on cases" in plan, plan
+    assert "Seq Scan on cases" not in plan, plan
