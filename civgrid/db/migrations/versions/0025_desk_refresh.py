@@ -7,7 +7,7 @@ partial index (open cases only, led by the territory for the scope's prefix matc
 index-only scans on PostgreSQL instead of reading each open case's row (issue 25).
 
 Revision ID: 0025_desk_refresh
-Revises: 0023_list_indexes
+Revises: 0024_figure_months
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025_desk_refresh"
-down_revision: str | None = "0023_list_indexes"
+down_revision: str | None = "0024_figure_months"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
