@@ -37,7 +37,7 @@ SETTLE = timedelta(seconds=60)
 
 def open_cases_state(db: Session, user: User, now: datetime) -> tuple[Any, ...]:
     """What the open cases in ``user``'s scope add up to at ``now``, in one statement (an
-    index-only scan of ``ix_cases_open_refresh`` on PostgreSQL)."""
+    index-only scan of ``ix_cases_open_territory_summary`` on PostgreSQL)."""
     query = select(
         func.count(),
         func.max(Case.updated_at),
