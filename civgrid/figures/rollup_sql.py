@@ -34,9 +34,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
+    Date,
     Float,
     Index,
+    Integer,
     MetaData,
+    String,
     Table,
     TextClause,
     bindparam,
@@ -62,6 +65,22 @@ WINDOWS = Table(
     Index("ix_figure_windows_start_s", "start_s"),
     prefixes=["TEMPORARY"],
 )
+
+# The chunks' counts, summed into figure_counts at the end: one insert of unique keys, no
+# conflicts to resolve against the rows the rebuild has just deleted.
+STAGING = Table(
+    "figure_staging",
+    MetaData(),
+    Column("day", Date, nullable=False),
+    Column("territory_code", String(16), nullable=False),
+    Column("department_code", String(32), nullable=False),
+    Column("category_id", Integer, nullable=False),
+    Column("worker_id", Integer, nullable=False),
+    Column("part", String(24), nullable=False),
+    Column("n", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+KEY = "day, territory_code, department_code, category_id, worker_id, part"
 
 _PG = {
     "json": "({col} ->> '{key}')",
@@ -165,8 +184,28 @@ def make_windows(db: Session, calendar: WorkCalendar, first: date, last: date) -
         db.execute(insert(WINDOWS), rows)
 
 
-def drop_windows(db: Session) -> None:
+def make_staging(db: Session) -> None:
+    db.execute(text("DROP TABLE IF EXISTS figure_staging"))
+    STAGING.create(db.connection())
+
+
+def stage(db: Session, rows: list[dict[str, object]]) -> None:
+    """Stage counts computed in Python (the cases ``case_facts`` counts)."""
+    if rows:
+        db.execute(insert(STAGING), rows)
+
+
+def unstage(db: Session) -> int:
+    """Sum the staged counts into figure_counts (its days ahead of ``since`` are empty)."""
+    result = db.execute(
+        text(
+            f"INSERT INTO figure_counts ({KEY}, n, total) "  # noqa: S608  (constants)
+            f"SELECT {KEY}, SUM(n), 0.0 FROM figure_staging GROUP BY {KEY}"
+        )
+    )
+    db.execute(text("DROP TABLE IF EXISTS figure_staging"))
     db.execute(text("DROP TABLE IF EXISTS figure_windows"))
+    return max(result.rowcount, 0)  # type: ignore[attr-defined]
 
 
 def python_cases(db: Session, scope: Scope) -> list[int]:
@@ -249,7 +288,7 @@ def _completes() -> str:
 
 
 def rollup_statement(scope: Scope, *, python_ids: Sequence[int]) -> TextClause:
-    """INSERT the counts of the facts, dated in [:start, :end), of the scope's SQL cases."""
+    """Stage the counts of the facts, dated in [:start, :end), of the scope's SQL cases."""
     d = scope.dialect
     W = """COALESCE((SELECT CASE WHEN {x} >= w.end_s THEN w.cum_end
                                   ELSE w.cum_end - (w.end_s - {x}) END
@@ -276,6 +315,9 @@ def rollup_statement(scope: Scope, *, python_ids: Sequence[int]) -> TextClause:
       FROM case_events
       WHERE {scope.where("case_id")} AND case_id NOT IN :python_ids
     ),
+    cs AS (
+      SELECT id, territory_code, category_id, level FROM cases WHERE {scope.where("id")}
+    ),
     ck AS (
       SELECT id, case_id, stage, started_at, due_at, finished_at
       FROM case_clocks
@@ -296,14 +338,13 @@ def rollup_statement(scope: Scope, *, python_ids: Sequence[int]) -> TextClause:
              substr(MAX(CASE WHEN action = 'escalate' THEN {d.pad("id")} || to_level END)
                     OVER w, 13) AS level_now,
              substr(MIN(CASE WHEN action = 'escalate' THEN {d.pad("id")} || from_level END)
-                    OVER (PARTITION BY case_id), 13) AS level_first
+                    OVER (PARTITION BY case_id), 13) AS level_first,
+             MIN(CASE WHEN action = 'report' THEN at END) OVER (PARTITION BY case_id) AS report_at,
+             MAX(CASE WHEN action = 'report' THEN actor END)
+               OVER (PARTITION BY case_id) AS reporter
       FROM stream s
       WINDOW w AS (PARTITION BY case_id ORDER BY at, kind, id
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    ),
-    reports AS (
-      SELECT case_id, MIN(at) AS report_at, MAX(actor) AS reporter
-      FROM ev WHERE action = 'report' GROUP BY case_id
     ),
     late AS (
       SELECT case_id, MIN(due_at) AS late_due,
@@ -342,23 +383,19 @@ def rollup_statement(scope: Scope, *, python_ids: Sequence[int]) -> TextClause:
              CASE WHEN m.part = '{CLOSE_HOURS_PREFIX}' THEN '{CLOSE_HOURS_PREFIX}' || {hours}
                   ELSE m.part END AS part,
              CASE WHEN m.with_dept = 'dept' THEN COALESCE(f.dept, '') ELSE '' END AS dept,
-             CASE m.worker WHEN 'reporter' THEN COALESCE(r.reporter, 0)
+             CASE m.worker WHEN 'reporter' THEN COALESCE(f.reporter, 0)
                            WHEN 'actor' THEN f.actor
                            WHEN 'closer' THEN
                              CASE WHEN f.action = 'self_handle' THEN f.actor ELSE 0 END
                            ELSE 0 END AS worker
-      FROM (
-        SELECT walked.*, reports.report_at FROM walked
-        LEFT JOIN reports ON reports.case_id = walked.case_id
-        WHERE walked.action <> 'clock' AND walked.at >= :start AND walked.at < :end
-      ) f
+      FROM walked f
       JOIN part_map m ON m.action = f.action
-      JOIN cases c ON c.id = f.case_id
-      LEFT JOIN reports r ON r.case_id = f.case_id
+      JOIN cs c ON c.id = f.case_id
       LEFT JOIN late l ON l.case_id = f.case_id
       LEFT JOIN done ON done.case_id = f.case_id AND done.stage = f.action
                     AND done.finished_at = f.at
-      WHERE CASE m.part
+      WHERE f.action <> 'clock' AND f.at >= :start AND f.at < :end
+        AND CASE m.part
               WHEN 'voided' THEN
                 CASE WHEN f.from_state IS NULL OR f.from_state <> 'reported' THEN 1 ELSE 0 END
               WHEN 'registered_on_time' THEN COALESCE(done.on_time, 0)
@@ -398,15 +435,12 @@ def rollup_statement(scope: Scope, *, python_ids: Sequence[int]) -> TextClause:
         AND s.due_at >= :start AND s.due_at < :end
         AND (m.part = 'summoned' OR s.acknowledged_at <= s.due_at)
     )
-    INSERT INTO figure_counts
-      (day, territory_code, department_code, category_id, worker_id, part, n, total)
+    INSERT INTO figure_staging
+      (day, territory_code, department_code, category_id, worker_id, part, n)
     SELECT {d.local_day("f.at")}, c.territory_code, f.dept, c.category_id, f.worker, f.part,
-           COUNT(*), 0.0
-    FROM facts f JOIN cases c ON c.id = f.case_id
-    WHERE TRUE
+           COUNT(*)
+    FROM facts f JOIN cs c ON c.id = f.case_id
     GROUP BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (day, territory_code, department_code, category_id, worker_id, part)
-    DO UPDATE SET n = figure_counts.n + excluded.n
     """  # noqa: S608  (the code's constants only, no user text)
     stmt = scope.bind(text(sql)).bindparams(
         bindparam("python_ids", list(python_ids), expanding=True),

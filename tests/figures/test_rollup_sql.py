@@ -81,7 +81,7 @@ def _step(world: World, when: str, *names: str, case: Case) -> None:
 
 
 def every_branch(world: World) -> None:
-    """Cases through every branch: extension, escalation, rework, 自处置, void, merge, 挂账, 吹哨."""
+    """Cases down each branch: extension, escalation, rework, 自处置, void, merge, 挂账, summons."""
     db, d, h = world.db, world.dispatcher, world.handler
     with acting_at(local("2026-11-02 09:00")):
         cases = [world.report() for _ in range(8)]
