@@ -67,7 +67,8 @@ def rebuild(
     now = now or utcnow()
     zone = tz()
     until = now.astimezone(zone).date()
-    if since is None and db.get_bind().dialect.name == "postgresql":
+    truncate = since is None and rollup_sql.may_truncate(db)
+    if truncate:
         # From scratch: a truncated table, not millions of dead rows for every insert to
         # step over. Readers wait for the rebuild's commit.
         db.execute(text("TRUNCATE figure_counts"))
@@ -81,7 +82,7 @@ def rebuild(
     if engine == "python":
         cases, rows = _rebuild_python(db, since, until, now)
     else:
-        cases, rows = _rebuild_sql(db, since, until, now, progress)
+        cases, rows = _rebuild_sql(db, since, until, now, progress, truncated=truncate)
     inspections = inspection_facts_between(db, start, end)
     rows += _upsert(db, _aggregate(inspections, since, until, zone))
     db.add(FigureBuild(built_until=until, built_at=now))
@@ -123,7 +124,13 @@ def _scopes(
 
 
 def _rebuild_sql(
-    db: Session, since: date | None, until: date, now: datetime, progress: Progress | None
+    db: Session,
+    since: date | None,
+    until: date,
+    now: datetime,
+    progress: Progress | None,
+    *,
+    truncated: bool,
 ) -> tuple[int, int]:
     zone = tz()
     first, last = rollup_sql.data_span(db, zone, until)
@@ -135,6 +142,7 @@ def _rebuild_sql(
         # The chunks' CTEs have no statistics: nested loops over them would be quadratic.
         db.execute(text("SET LOCAL work_mem = '256MB'"))
         db.execute(text("SET LOCAL enable_nestloop = off"))
+        db.execute(text("SET LOCAL jit = off"))  # compiling the big statement costs more
     start = day_start(since, zone) if since is not None else datetime(1970, 1, 1, tzinfo=UTC)
     end = day_start(until, zone)
     scopes = _scopes(db, dialect, since, until)
@@ -153,9 +161,10 @@ def _rebuild_sql(
         cases += len(scope.ids) if scope.ids is not None else _count(db, scope)
         if progress is not None:
             progress(done, len(scopes))
-    rows = rollup_sql.unstage(db)
+    rows = rollup_sql.unstage(db, empty=truncated)
     if dialect.name == "postgresql":
         db.execute(text("SET LOCAL enable_nestloop = on"))
+        db.execute(text("RESET jit"))
     return cases, rows
 
 

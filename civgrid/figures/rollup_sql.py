@@ -55,6 +55,7 @@ from civgrid.cases.models import CaseEvent
 from civgrid.db.base import UTCDateTime
 from civgrid.figures.facts import COMPLETES, LOW_LEVELS
 from civgrid.figures.indicators import CLOSE_HOURS_PREFIX
+from civgrid.figures.models import FigureCount
 
 WINDOWS = Table(
     "figure_windows",
@@ -184,6 +185,16 @@ def make_windows(db: Session, calendar: WorkCalendar, first: date, last: date) -
         db.execute(insert(WINDOWS), rows)
 
 
+def may_truncate(db: Session) -> bool:
+    """Whether this role may truncate figure_counts and rebuild its indexes (PostgreSQL, as
+    the table's owner: the migrating role, not the application's)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return False
+    owner = "SELECT tableowner FROM pg_tables WHERE tablename = 'figure_counts'"
+    q = f"SELECT pg_has_role(({owner} AND schemaname = current_schema()), 'USAGE')"
+    return bool(db.scalar(text(q)))  # noqa: S608  (constants)
+
+
 def make_staging(db: Session) -> None:
     db.execute(text("DROP TABLE IF EXISTS figure_staging"))
     STAGING.create(db.connection())
@@ -195,14 +206,23 @@ def stage(db: Session, rows: list[dict[str, object]]) -> None:
         db.execute(insert(STAGING), rows)
 
 
-def unstage(db: Session) -> int:
-    """Sum the staged counts into figure_counts (its days ahead of ``since`` are empty)."""
+def unstage(db: Session, *, empty: bool = False) -> int:
+    """Sum the staged counts into figure_counts (its days ahead of ``since`` are empty).
+
+    ``empty``: the table was truncated, so its secondary indexes are dropped and built again
+    after the rows are in (a sort per index, not millions of scattered index inserts).
+    """
+    indexes = list(FigureCount.__table__.indexes) if empty else []
+    for index in indexes:
+        index.drop(db.connection())
     result = db.execute(
         text(
             f"INSERT INTO figure_counts ({KEY}, n, total) "  # noqa: S608  (constants)
-            f"SELECT {KEY}, SUM(n), 0.0 FROM figure_staging GROUP BY {KEY}"
+            f"SELECT {KEY}, SUM(n), 0.0 FROM figure_staging GROUP BY {KEY} ORDER BY {KEY}"
         )
     )
+    for index in indexes:
+        index.create(db.connection())
     db.execute(text("DROP TABLE IF EXISTS figure_staging"))
     db.execute(text("DROP TABLE IF EXISTS figure_windows"))
     return max(result.rowcount, 0)  # type: ignore[attr-defined]
@@ -302,7 +322,11 @@ def rollup_statement(scope: Scope, *, python_ids: Sequence[int]) -> TextClause:
     WITH
     part_map(action, part, with_dept, worker) AS (VALUES {_values(EVENT_PARTS)}),
     clock_map(stage, part) AS (VALUES {_values(CLOCK_PARTS)}),
-    summons_map(part) AS (VALUES ('summoned'), ('summons_on_time')),
+    sm AS (
+      SELECT case_id, due_at, acknowledged_at, department_code FROM case_summons
+      WHERE {scope.where("case_id")} AND case_id NOT IN :python_ids
+        AND due_at >= :start AND due_at < :end
+    ),
     ev AS (
       SELECT case_id, id, at, action, from_state, COALESCE(actor_id, 0) AS actor,
              CASE WHEN action = 'dispatch'
@@ -429,11 +453,11 @@ def rollup_statement(scope: Scope, *, python_ids: Sequence[int]) -> TextClause:
               ELSE CASE WHEN k.completed = 1 OR k.running = 1 THEN 1 ELSE 0 END
             END = 1
       UNION ALL
-      SELECT s.case_id, s.due_at, m.part, s.department_code, 0
-      FROM case_summons s CROSS JOIN summons_map m
-      WHERE {scope.where("s.case_id")} AND s.case_id NOT IN :python_ids
-        AND s.due_at >= :start AND s.due_at < :end
-        AND (m.part = 'summoned' OR s.acknowledged_at <= s.due_at)
+      SELECT s.case_id, s.due_at, 'summoned', s.department_code, 0
+      FROM sm s
+      UNION ALL
+      SELECT s.case_id, s.due_at, 'summons_on_time', s.department_code, 0
+      FROM sm s WHERE s.acknowledged_at <= s.due_at
     )
     INSERT INTO figure_staging
       (day, territory_code, department_code, category_id, worker_id, part, n)
