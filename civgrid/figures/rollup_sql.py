@@ -212,7 +212,8 @@ def unstage(db: Session, *, empty: bool = False) -> int:
     ``empty``: the table was truncated, so its secondary indexes are dropped and built again
     after the rows are in (a sort per index, not millions of scattered index inserts).
     """
-    indexes = list(FigureCount.__table__.indexes) if empty else []
+    table: Table = FigureCount.__table__  # type: ignore[assignment]
+    indexes = list(table.indexes) if empty else []
     for index in indexes:
         index.drop(db.connection())
     result = db.execute(
@@ -265,7 +266,7 @@ class Scope:
         return clause.bindparams(lo=self.lo, hi=self.hi)
 
 
-def _values(rows: list[tuple[str, ...]]) -> str:
+def _values(rows: Sequence[tuple[str, ...]]) -> str:
     return ", ".join("(" + ", ".join(f"'{v}'" for v in row) + ")" for row in rows)
 
 
