@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(help="Command figures: rollups and reports.", no_args_is_help=True)
 console = Console()
@@ -27,11 +28,29 @@ def rebuild(
         first = date.fromisoformat(since) if since else None
     except ValueError:
         raise typer.BadParameter(f"--since takes a date like 2026-11-01, not {since!r}") from None
-    with session_factory()() as db:
-        built = run(db, since=first)
+    with session_factory()() as db, _chunks_bar() as bar:
+        task = bar.add_task("figure_counts", total=None)
+        built = run(
+            db,
+            since=first,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     console.print(
         f"rollups rebuilt{' from ' + str(first) if first else ''} up to {built.until}: "
         f"{built.cases} cases, {built.rows} rows"
+    )
+
+
+def _chunks_bar() -> Progress:
+    """A progress bar over the rebuild's chunks of cases."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
 
 
