@@ -73,7 +73,8 @@ def main() -> None:
     from civgrid.figures import report
     from civgrid.figures.actions import rebuild
     from civgrid.figures.periods import current
-    from civgrid.figures.service import compute, unit_for
+    from civgrid.figures.service import compute
+    from civgrid.figures.units import unit_for
 
     db = session_factory()()
     have = db.scalar(select(func.count()).select_from(Case)) or 0
