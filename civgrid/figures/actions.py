@@ -25,14 +25,9 @@ from civgrid.db.base import utcnow
 from civgrid.figures import rollup_sql
 from civgrid.figures.facts import Fact
 from civgrid.figures.models import FigureBuild, FigureCount, FigureMonthCount
-from civgrid.figures.service import (
-    built_until,
-    day_start,
-    facts_of_cases,
-    inspection_facts_between,
-    touched_cases,
-    tz,
-)
+from civgrid.figures.periods import day_start, tz
+from civgrid.figures.raw import facts_of_cases, inspection_facts_between, touched_cases
+from civgrid.figures.rollups import built_until
 
 Key = tuple[date, str, str, int, int, str]
 KEY_COLUMNS = ("day", "territory_code", "department_code", "category_id", "worker_id", "part")

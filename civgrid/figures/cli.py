@@ -78,7 +78,7 @@ def report(
     from civgrid.figures import report as reports
     from civgrid.figures.dashboard import kind_of
     from civgrid.figures.periods import Period
-    from civgrid.figures.service import unit_for
+    from civgrid.figures.units import unit_for
 
     if format not in ("html", "pdf", "xlsx"):
         raise typer.BadParameter(f"--format is html, pdf or xlsx, not {format!r}")

@@ -24,18 +24,10 @@ from civgrid.errors import NotFound
 from civgrid.figures import periods
 from civgrid.figures.indicators import INDICATORS
 from civgrid.figures.models import FigureCount
-from civgrid.figures.periods import Period
+from civgrid.figures.periods import Period, tz
 from civgrid.figures.scores import WEIGHTS, Score, evaluation_for, score
-from civgrid.figures.service import (
-    TERRITORIAL,
-    UNIT_KINDS,
-    IndicatorValue,
-    Unit,
-    compute,
-    compute_each,
-    tz,
-    unit_for,
-)
+from civgrid.figures.service import IndicatorValue, compute, compute_each
+from civgrid.figures.units import TERRITORIAL, UNIT_KINDS, Unit, unit_for
 from civgrid.grids.geo import from_text
 from civgrid.grids.models import Grid
 

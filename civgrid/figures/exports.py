@@ -19,7 +19,8 @@ from civgrid.cases.models import Case
 from civgrid.cases.service import scoped
 from civgrid.cases.transitions import CaseState
 from civgrid.catalogue.models import Category
-from civgrid.figures.service import BadRequest, day_start, tz
+from civgrid.figures.periods import day_start, tz
+from civgrid.figures.units import BadRequest
 
 MAX_ROWS = 200_000
 COLUMNS = (

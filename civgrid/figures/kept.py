@@ -21,8 +21,8 @@ from civgrid.db.base import utcnow
 from civgrid.figures import report as reports
 from civgrid.figures.dashboard import FIGURE_ROLES
 from civgrid.figures.models import KeptReport
-from civgrid.figures.periods import Period, current
-from civgrid.figures.service import tz, unit_for
+from civgrid.figures.periods import Period, current, tz
+from civgrid.figures.units import unit_for
 
 scope.register(
     KeptReport,

@@ -36,7 +36,7 @@ class FigureCount(Base):
 class FigureMonthCount(Base):
     """``figure_counts`` summed per month × township (the first 9 digits of the territory) ×
     department × category × part: what a township, county, province or department reads for
-    the whole months of a period (civgrid.figures.service.rollup_counts)."""
+    the whole months of a period (civgrid.figures.rollups.rollup_counts)."""
 
     __tablename__ = "figure_month_counts"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from civgrid.config import get_settings
 from civgrid.errors import CivgridError
 
 FORMATS = ("2026", "2026-Q4", "2026-11", "2026-W48", "2026-11-30", "2026-11-01..2026-11-30")
@@ -155,3 +156,17 @@ def current(kind: str, today: date) -> Period:
     if kind == "year":
         return _parse(str(today.year))
     return Period("day", today, today)
+
+
+def tz() -> ZoneInfo:
+    """The deployment's time zone, in which the figures' days begin."""
+    return get_settings().tz
+
+
+def local_day(at: datetime, zone: ZoneInfo) -> date:
+    return at.astimezone(zone).date()
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant the local ``day`` begins."""
+    return datetime.combine(day, time(), zone).astimezone(UTC)

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from civgrid.db.base import utcnow
 from civgrid.figures import charts, dashboard
 from civgrid.figures.indicators import INDICATORS, INSPECTION_CODES, Indicator
-from civgrid.figures.periods import Period
+from civgrid.figures.periods import Period, tz
 from civgrid.figures.scores import WEIGHTS, Score, evaluation_for, score
-from civgrid.figures.service import IndicatorValue, Unit, tz
+from civgrid.figures.service import IndicatorValue
+from civgrid.figures.units import Unit
 from civgrid.web.i18n import gettext
 from civgrid.web.templating import PACKAGE_DIR, environment
 

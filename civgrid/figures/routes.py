@@ -17,8 +17,9 @@ from civgrid.errors import CivgridError
 from civgrid.figures import dashboard, exports, kept
 from civgrid.figures import report as reports
 from civgrid.figures.indicators import INDICATORS
-from civgrid.figures.periods import Period, current
-from civgrid.figures.service import BadRequest, check_codes, compute, tz
+from civgrid.figures.periods import Period, current, tz
+from civgrid.figures.service import compute
+from civgrid.figures.units import BadRequest, check_codes
 from civgrid.web.i18n import request_locale
 from civgrid.web.responses import AUTHENTICATED
 from civgrid.web.templating import render

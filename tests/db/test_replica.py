@@ -222,8 +222,7 @@ def site(servers: Servers, database_url: str) -> Iterator[Site]:
 
 def _this_month() -> str:
     """The figures API's address for this month's reports in the village."""
-    from civgrid.figures.periods import current
-    from civgrid.figures.service import tz
+    from civgrid.figures.periods import current, tz
 
     period = current("month", utcnow().astimezone(tz()).date()).label
     return f"/api/v1/figures?unit_kind=village&unit_code={VILLAGE}&period={period}&codes=reports"

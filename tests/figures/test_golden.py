@@ -9,7 +9,8 @@ from civgrid.cases import actions
 from civgrid.cases.models import Case
 from civgrid.db.base import acting_at
 from civgrid.figures.periods import Period
-from civgrid.figures.service import BadRequest, compute
+from civgrid.figures.service import compute
+from civgrid.figures.units import BadRequest
 from tests.figures.conftest import World, local
 
 NOW = local("2026-12-01 09:00")
@@ -276,7 +277,8 @@ def test_rollups_by_whole_months_and_edge_days_equal_the_raw_events(world: World
 
 
 def test_units_counted_together_equal_each_counted_alone(world: World) -> None:
-    from civgrid.figures.service import compute_each, unit_for
+    from civgrid.figures.service import compute_each
+    from civgrid.figures.units import unit_for
 
     build_history(world)
     period = Period.parse("2026-11-02..2026-12-01")
@@ -313,7 +315,7 @@ def test_periods_split_into_whole_months_and_edge_days(
 ) -> None:
     from datetime import date
 
-    from civgrid.figures.service import split_months
+    from civgrid.figures.rollups import split_months
 
     got_months, got_days = split_months(date.fromisoformat(first), date.fromisoformat(last))
     as_text = [(a.isoformat(), b.isoformat()) for a, b in got_days]

@@ -13,9 +13,9 @@ from civgrid.auth.models import User
 from civgrid.db.base import acting_at
 from civgrid.figures import actions as figures
 from civgrid.figures.indicators import INSPECTION_CODES
-from civgrid.figures.periods import Period
+from civgrid.figures.periods import Period, tz
 from civgrid.figures.scores import WEIGHTS
-from civgrid.figures.service import compute, tz
+from civgrid.figures.service import compute
 from civgrid.inspections import actions
 from civgrid.inspections.actions import ItemAnswer
 from civgrid.inspections.models import InspectionRecord, ItemResult

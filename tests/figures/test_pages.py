@@ -89,6 +89,11 @@ def test_page_pdf_xlsx_and_api_show_the_same_figures(
     assert "有效上报率" in text
     for value in shown.values():
         assert value in text
+    # the charts' labels in the text's fonts (a regular and a bold), no fallback fonts besides
+    fonts = subprocess.run(
+        ["pdffonts", "-"], input=pdf.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert len(fonts.splitlines()[2:]) == 2, fonts
 
     xlsx = client.get(f"/figures/report?{unit}&format=xlsx")
     book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx.content))

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from civgrid.catalogue.models import Category, CategoryKind
 from civgrid.db.base import utcnow
 from civgrid.departments.models import Department
-from civgrid.figures.periods import Period
-from civgrid.figures.service import Unit, snapshot_counts, tz
+from civgrid.figures.periods import Period, tz
+from civgrid.figures.snapshot import snapshot_counts
+from civgrid.figures.units import Unit
 from tests.cases.conftest import World
 from tests.conftest import BACKEND, OWNER_URL
 from tests.desk.test_list_plans import bulk_cases, plans
