@@ -109,6 +109,14 @@ def list_indexes() -> tuple[Index, ...]:
         _partial(
             "ix_cases_open_state_due", "state", "due_at", "reported_at", "id", where=OPEN_CASES
         ),
+        # Open cases without a deadline (挂账: suspended) oldest first: the desk's undated
+        # segment, which would otherwise sort every suspended case in scope.
+        _partial(
+            "ix_cases_open_undated",
+            "reported_at",
+            "id",
+            where=text(f"{OPEN_CASES.text} AND due_at IS NULL"),
+        ),
         _partial(
             "ix_cases_open_emergency_due",
             "due_at",
