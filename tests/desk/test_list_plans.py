@@ -1,8 +1,9 @@
 """Plan shapes at a realistic size (PostgreSQL): no list reads the cases table from end to end.
 
-240,000 cases (39 in 40 closed: the history, as in the 10 M benchmark, where 1.7 % are open) are written with one INSERT … SELECT, the
-table analysed, and every statement the desk's lists, the API's and the board's pages, Open311's
-requests and the map run is explained: none may hold a sequential scan on ``cases``.
+240,000 cases (39 in 40 closed: the history; 1.7 % are open in the 10 M benchmark) are written
+with one INSERT … SELECT, the table analysed, and every statement the desk's lists, the API's and
+the board's pages, Open311's requests and the map run is explained: none may hold a sequential
+scan on ``cases``.
 """
 
 from __future__ import annotations
