@@ -146,10 +146,17 @@ def by_deadline(name: str, states: Iterable[CaseState]) -> keyset.Keyset:
     """
     states = frozenset(states)
     dated, undated = (Case.due_at, Case.reported_at, Case.id), (Case.reported_at, Case.id)
+    # A case in a clocked state always has a deadline (the engine starts its clock with the
+    # state): a list of clocked states only does not test it. The test would mislead the
+    # planner, which takes the deadline's presence and the state as independent (0.2 % of
+    # 10 M cases have a deadline, 0.1 % are being handled: it expected 13 rows and sorted
+    # 12,000). The undated part keeps its test: it is what ``ix_cases_open_undated`` holds.
+    mixed = bool(states - CLOCKED)
     segments = []
     for urgent in (is_emergency(), not_(is_emergency())):
         if states & CLOCKED:
-            segments.append(keyset.Segment(dated, and_(urgent, Case.due_at.is_not(None))))
+            has = and_(urgent, Case.due_at.is_not(None)) if mixed else urgent
+            segments.append(keyset.Segment(dated, has))
         if states - CLOCKED:
             segments.append(keyset.Segment(undated, and_(urgent, Case.due_at.is_(None))))
     return keyset.Keyset(f"desk-{name}", tuple(segments))
