@@ -2,8 +2,8 @@
 
 :func:`civgrid.figures.facts.case_facts` stays the definition of every fact; this module
 computes the same facts, counted per local day × territory × department × category × worker ×
-part, with one ``INSERT … SELECT … GROUP BY`` per chunk of cases, straight into
-``figure_counts`` (adding to rows already there).
+part, with one ``INSERT … SELECT … GROUP BY`` per chunk of cases into a temporary staging
+table, summed into ``figure_counts`` once at the end (:func:`unstage`).
 
 Which cases take which path:
 
