@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.desk.test_browser import list_item
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "civgrid-demo"
@@ -63,7 +65,6 @@ def test_a_dispatcher_takes_a_phone_report(browser, demo_server: str, screenshot
     number = page.url.split("/desk/cases/")[1].split("?")[0]
     screenshot(page, "case")
 
-    page.goto(base + "/desk/command")
-    item = page.locator(f".case-item:has(a[href='/desk/cases/{number}'])")
+    item = list_item(page, base, number, ("incoming", "to_dispatch"))
     assert "12345热线" in item.inner_text()
     context.close()
