@@ -17,12 +17,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal,
     literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from civgrid.calendar.units import TimeUnit
+from civgrid.calendar.units import Light, TimeUnit
 from civgrid.cases.transitions import CaseAction, CaseState
 from civgrid.catalogue.models import Stage
 from civgrid.choices import LabelledEnum
@@ -377,6 +378,19 @@ def open_case() -> ColumnElement[bool]:
 def publishable_state() -> ColumnElement[bool]:
     """The state part of the public-visibility rule, as the public index states it."""
     return state_in(PUBLIC_HIDDEN, negate=True)
+
+
+def light_rule(
+    due_at: Any, yellow_at: Any, at: datetime
+) -> list[tuple[ColumnElement[bool], ColumnElement[str]]]:
+    """The deadline light at ``at`` as ``CASE`` branches, first match wins: red past the
+    deadline, yellow from the instant 80 % of the limit is used (``WorkCalendar.turns_yellow``).
+    The desk's lists and map and the figures' open cases by light share it; each caller adds
+    what comes before (no running clock) and after (green)."""
+    return [
+        (due_at < at, literal(Light.RED.value)),
+        (yellow_at <= at, literal(Light.YELLOW.value)),
+    ]
 
 
 def is_emergency() -> ColumnElement[bool]:

@@ -40,6 +40,7 @@ from civgrid.cases.models import (
     CaseSummons,
     Priority,
     is_emergency,
+    light_rule,
     open_case,
     state_in,
 )
@@ -104,8 +105,7 @@ def light_of(now: datetime) -> ColumnElement[Any]:
     the light turns yellow (``WorkCalendar.turns_yellow``); NULL without a running clock."""
     return case(
         (or_(Case.due_at.is_(None), Case.state == S.SUSPENDED), null()),
-        (Case.due_at < now, literal(Light.RED.value)),
-        (Case.yellow_at <= now, literal(Light.YELLOW.value)),
+        *light_rule(Case.due_at, Case.yellow_at, now),
         else_=literal(Light.GREEN.value),
     )
 

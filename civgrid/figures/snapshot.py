@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.calendar.service import get_calendar
 from civgrid.calendar.units import Light, TimeUnit
-from civgrid.cases.models import Case, CaseClock
+from civgrid.cases.models import Case, CaseClock, light_rule
 from civgrid.figures.periods import Period, tz
 from civgrid.figures.units import Counts, Rows, Unit, add_counts
 
@@ -45,8 +45,7 @@ def snapshot_counts(db: Session, units: Sequence[Unit], period: Period, *, now: 
     key, where = rows.match(Case.territory_code, Case.department_code)
     c = CaseClock
     light = case(
-        (c.due_at < at, literal(Light.RED.value)),
-        (c.yellow_at <= at, literal(Light.YELLOW.value)),
+        *light_rule(c.due_at, c.yellow_at, at),
         (c.yellow_at.is_not(None), literal(Light.GREEN.value)),
         else_=null(),
     )
