@@ -24,13 +24,12 @@ from civgrid.cases.models import Case
 from civgrid.db.base import utcnow
 from civgrid.figures import rollup_sql
 from civgrid.figures.facts import Fact
-from civgrid.figures.models import FigureBuild, FigureCount, FigureMonthCount
+from civgrid.figures.models import KEY_COLUMNS, FigureBuild, FigureCount, FigureMonthCount
 from civgrid.figures.periods import day_start, tz
 from civgrid.figures.raw import facts_of_cases, inspection_facts_between, touched_cases
 from civgrid.figures.rollups import built_until
 
 Key = tuple[date, str, str, int, int, str]
-KEY_COLUMNS = ("day", "territory_code", "department_code", "category_id", "worker_id", "part")
 BATCH = 5000
 # Cases per SQL statement: an id range on a full rebuild (a tenth on SQLite), an id list since
 # a day.
@@ -148,9 +147,7 @@ def _rebuild_sql(
         odd = rollup_sql.python_cases(db, scope)
         if odd:
             counts = _aggregate(facts_of_cases(db, odd, calendar, now), since, until, zone)
-            rollup_sql.stage(
-                db, [{**dict(zip(KEY_COLUMNS, k, strict=True)), "n": n} for k, n in counts.items()]
-            )
+            rollup_sql.stage(db, _rows(counts))
         db.execute(
             rollup_sql.rollup_statement(scope, python_ids=odd),
             {"start": start, "end": end, "now": now},
@@ -186,6 +183,11 @@ def _aggregate(facts: Iterable[Fact], since: date | None, until: date, zone) -> 
     return counts
 
 
+def _rows(counts: Counter[Key]) -> list[dict[str, object]]:
+    """The counts as rows of figure_counts' key and ``n``."""
+    return [{**dict(zip(KEY_COLUMNS, k, strict=True)), "n": n} for k, n in counts.items()]
+
+
 def _upsert(db: Session, counts: Counter[Key]) -> int:
     """Add the counts to figure_counts: one statement, executed for many rows."""
     if not counts:
@@ -197,9 +199,7 @@ def _upsert(db: Session, counts: Counter[Key]) -> int:
     stmt = stmt.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS), set_={"n": table.c.n + stmt.excluded.n}
     )
-    rows = [
-        {**dict(zip(KEY_COLUMNS, k, strict=True)), "n": n, "total": 0.0} for k, n in counts.items()
-    ]
+    rows = [{**row, "total": 0.0} for row in _rows(counts)]
     for i in range(0, len(rows), 10_000):
         db.execute(stmt, rows[i : i + 10_000])
     return len(rows)

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from civgrid.db.base import Base, UTCDateTime
 
+# The dimensions of a daily rollup row (FigureCount's key), in the order facts are keyed.
+KEY_COLUMNS = ("day", "territory_code", "department_code", "category_id", "worker_id", "part")
+
 
 class FigureCount(Base):
     """How many facts of one part fell on one local day for one combination of dimensions."""

@@ -34,12 +34,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
-    Date,
     Float,
     Index,
     Integer,
     MetaData,
-    String,
     Table,
     TextClause,
     bindparam,
@@ -55,7 +53,7 @@ from civgrid.cases.models import CaseEvent
 from civgrid.db.base import UTCDateTime
 from civgrid.figures.facts import COMPLETES, LOW_LEVELS
 from civgrid.figures.indicators import CLOSE_HOURS_PREFIX
-from civgrid.figures.models import FigureCount
+from civgrid.figures.models import KEY_COLUMNS, FigureCount
 
 WINDOWS = Table(
     "figure_windows",
@@ -72,16 +70,11 @@ WINDOWS = Table(
 STAGING = Table(
     "figure_staging",
     MetaData(),
-    Column("day", Date, nullable=False),
-    Column("territory_code", String(16), nullable=False),
-    Column("department_code", String(32), nullable=False),
-    Column("category_id", Integer, nullable=False),
-    Column("worker_id", Integer, nullable=False),
-    Column("part", String(24), nullable=False),
+    *(Column(name, FigureCount.__table__.c[name].type, nullable=False) for name in KEY_COLUMNS),
     Column("n", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
-KEY = "day, territory_code, department_code, category_id, worker_id, part"
+KEY = ", ".join(KEY_COLUMNS)
 
 _PG = {
     "json": "({col} ->> '{key}')",
