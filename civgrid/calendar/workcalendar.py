@@ -92,7 +92,7 @@ class WorkCalendar:
             return True
         return day.weekday() < 5 and day not in self.holidays
 
-    def _windows(self, day: date) -> list[tuple[datetime, datetime]]:
+    def windows(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's working periods as aware datetimes (none on a day off)."""
         if not self.is_working_day(day):
             return []
@@ -103,7 +103,7 @@ class WorkCalendar:
 
     def is_working_time(self, t: datetime) -> bool:
         local = t.astimezone(self.tz)
-        return any(a <= local < b for a, b in self._windows(local.date()))
+        return any(a <= local < b for a, b in self.windows(local.date()))
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Working time inside [start, end) (zero if end <= start)."""
@@ -112,7 +112,7 @@ class WorkCalendar:
             return total
         day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
         while day <= last:
-            for a, b in self._windows(day):
+            for a, b in self.windows(day):
                 lo, hi = max(a, start), min(b, end)
                 if hi > lo:
                     total += hi - lo
@@ -128,7 +128,7 @@ class WorkCalendar:
         remaining = amount
         day = start.astimezone(self.tz).date()
         for _ in range(MAX_SEARCH_DAYS):
-            for a, b in self._windows(day):
+            for a, b in self.windows(day):
                 lo = max(a, start)
                 if b <= lo:
                     continue

@@ -170,7 +170,7 @@ def make_windows(db: Session, calendar: WorkCalendar, first: date, last: date) -
     WINDOWS.create(db.connection())
     rows, total, day = [], 0.0, first - timedelta(days=1)
     while day <= last + timedelta(days=1):
-        for a, b in calendar._windows(day):
+        for a, b in calendar.windows(day):
             total += (b - a).total_seconds()
             rows.append({"start_s": a.timestamp(), "end_s": b.timestamp(), "cum_end": total})
         day += timedelta(days=1)
