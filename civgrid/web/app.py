@@ -187,12 +187,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         from civgrid.cases.sweep import run_periodically
 
         tasks.append(asyncio.create_task(run_periodically(settings.sweep_interval_seconds)))
-    # WeasyPrint and the fonts loaded now rather than on a user's first report (its first PDF
-    # cost twice the next ones, docs/benchmarks.md), and before the freeze below.
-    if settings.env != "test":
-        from civgrid.web.pdf import warm
-
-        warm()
     # What exists once the app is built (modules, routes, the ORM's mappers …) lives as long as
     # the process: kept out of every later garbage collection, which then has far less to scan
     # (the case-intake p99 halved, docs/benchmarks.md). Not under tests, which build many apps.
