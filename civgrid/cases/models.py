@@ -217,7 +217,11 @@ class Case(Base):
         # Likely duplicates: one category, near a point (civgrid.cases.duplicates).
         Index("ix_cases_category_id_lat_lon", "category_id", "lat", "lon"),
         *list_indexes(),
-        # The desk's aggregates over the open cases in a scope (the minute refresh's tag, the
+        # The minute refresh's tag (civgrid.desk.freshness): the newest change in a scope, one
+        # backward step; the next light to turn yellow, one forward step.
+        Index("ix_cases_updated_territory", "updated_at", "territory_code"),
+        _partial("ix_cases_open_yellow", "yellow_at", "territory_code", where=OPEN_CASES),
+        # The desk's aggregates over the open cases in a scope (a department's refresh tag, the
         # map's cells and lights), read from the index alone: every column they use is in it.
         _partial(
             "ix_cases_open_territory_summary",

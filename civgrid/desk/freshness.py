@@ -1,14 +1,22 @@
-"""Whether the desk's lists may have changed, told from one aggregate before any list is read.
+"""Whether the desk's lists may have changed, told by a few index probes before any list is read.
 
 The command center refreshes every minute per dispatcher; its answer is a 304 unless a list
 could show something else. What the lists show depends only on:
 
-- the open cases in the user's scope: a case enters the set (reported, reopened, moved into
-  scope) or changes with a new ``updated_at`` (every action stamps it, ``civgrid.cases.engine``),
-  and leaves it (closed, moved out) lowering the count;
+- the cases in the user's scope: every action stamps the case's ``updated_at``
+  (``civgrid.cases.engine``), so a case entering the open set (reported, reopened), changing,
+  or leaving it (closed, voided, merged) moves the newest ``updated_at`` of the scope's cases;
 - the clock: a light turns yellow at ``yellow_at`` and red after ``due_at``, so the earliest
   of each still ahead of ``now`` changes as soon as one of them passes;
 - the grids' names (each adjustment files a ``GridVersion``), and who asks, in which language.
+
+A territorial scope (prefixes of ``territory_code``, which a case keeps from its report on)
+holds a case for good, closed ones included: the newest change is one backward step of
+``ix_cases_updated_territory`` and the next light change one forward step of an open-case
+deadline index, whatever the number of open cases. A department's scope loses the cases it
+returns or that are dispatched elsewhere, which the newest change cannot show: with departments
+the tag also counts the open cases in scope (one aggregate over
+``ix_cases_open_territory_summary``).
 
 ``updated_at`` is stamped before the action commits, so a change can become visible after a
 newer one was already seen: while the newest change is younger than ``SETTLE`` the tag says
@@ -21,7 +29,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -36,18 +44,22 @@ SETTLE = timedelta(seconds=60)
 
 
 def open_cases_state(db: Session, user: User, now: datetime) -> tuple[Any, ...]:
-    """What the open cases in ``user``'s scope add up to at ``now``, in one statement (an
-    index-only scan of ``ix_cases_open_territory_summary`` on PostgreSQL)."""
-    query = select(
-        func.count(),
-        func.max(Case.updated_at),
-        func.min(Case.due_at).filter(Case.due_at > now),
-        func.min(Case.yellow_at).filter(Case.yellow_at > now),
+    """What the cases in ``user``'s scope add up to at ``now``, in one statement."""
+
+    def one(value: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
+        return scoped(select(value).where(*where), user, "view").scalar_subquery()
+
+    parts = [
+        one(func.max(Case.updated_at)),
+        one(func.min(Case.due_at), open_case(), Case.due_at > now),
+        one(func.min(Case.yellow_at), open_case(), Case.yellow_at > now),
         select(func.max(GridVersion.id)).scalar_subquery(),
-    ).where(open_case())
-    count, changed, due, yellow, grids = db.execute(scoped(query, user, "view")).one()
+    ]
+    if scope.Jurisdiction.of(user).departments:
+        parts.append(one(func.count(), open_case()))
+    changed, *rest = db.execute(select(*parts)).one()
     settled = changed is None or changed <= now - SETTLE
-    return (count, changed, due, yellow, grids, settled)
+    return (changed, *rest, settled)
 
 
 def refresh_tag(db: Session, user: User, locale: str, now: datetime) -> str:

@@ -174,12 +174,17 @@ def test_api_board_open311_and_map_read_no_history(big: World) -> None:
 
 
 @pytest.mark.parametrize("who", ["dispatcher", "admin"])
-def test_the_refresh_tag_is_one_aggregate_read_from_an_index_alone(big: World, who: str) -> None:
+def test_the_refresh_tag_takes_one_index_step_per_part(big: World, who: str) -> None:
+    """The newest change is the first entry of an index read backwards; the next light
+    changes are read from deadline indexes from ``now`` on: nothing reads all the open cases
+    in scope (no aggregate over ``ix_cases_open_territory_summary``)."""
     with plans(big.db) as found:
         freshness.refresh_tag(big.db, getattr(big, who), "zh_CN", utcnow())
     [(_statement, plan)] = found
-    assert "Index Only Scan using ix_cases_open_territory_summary on cases" in plan, plan
-    assert "Seq Scan on cases" not in plan, plan
+    assert "Index Only Scan Backward using ix_cases_updated_territory on cases" in plan, plan
+    assert "ix_cases_open_due on cases" in plan and "(due_at > '" in plan, plan
+    assert "ix_cases_open_yellow on cases" in plan and "(yellow_at > '" in plan, plan
+    assert "summary" not in plan and "Seq Scan on cases" not in plan, plan
 
 
 def test_the_map_groups_in_one_aggregate_read_from_an_index_alone(big: World) -> None:

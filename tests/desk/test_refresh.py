@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from civgrid.cases import actions
 from civgrid.cases.models import Case
 from civgrid.db.base import utcnow
 from civgrid.desk import freshness, routes, service
@@ -97,6 +98,27 @@ def test_a_light_turning_with_time_is_sent(
     assert refresh().status_code == 304
 
 
+def test_a_case_leaving_a_departments_scope_is_sent(
+    world: World, client: TestClient, as_user, make_user, clock: Clock, refresh: Refresh
+) -> None:  # type: ignore[no-untyped-def]
+    """A department's scope loses the cases dispatched elsewhere, which the newest change in
+    scope need not show: with departments the tag counts the open cases in scope."""
+    chief = make_user("duty_chief", ("department", world.dept.code))
+    leaving = world.drive(world.report(), "register", "dispatch")
+    actions.return_case(world.db, leaving, actor=world.handler, reason="not ours")
+    staying = world.drive(world.report(), "register", "dispatch", "accept")  # changed last
+    clock.now += timedelta(days=365)  # every deadline passed: only the changes tell
+    as_user(chief)
+    sent = refresh()
+    assert sent.status_code == 200 and leaving.number in sent.text
+    assert refresh().status_code == 304
+    actions.dispatch_case(world.db, leaving, actor=world.dispatcher, department=world.dept2)
+    sent = refresh()
+    assert sent.status_code == 200
+    assert leaving.number not in sent.text and staying.number in sent.text
+    assert refresh().status_code == 304
+
+
 def test_a_change_outside_the_scope_does_not_matter(
     world: World, client: TestClient, as_user, clock: Clock, refresh: Refresh
 ) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +156,8 @@ def test_nothing_changed_is_one_statement_on_cases(
         assert refresh().status_code == 304
     selects = [s[:40] for s in unchanged if s.lstrip().startswith("SELECT")]
     on_cases = [s for s in unchanged if "FROM cases" in s]
-    assert len(on_cases) == 1 and "count(*)" in on_cases[0]
+    assert len(on_cases) == 1 and "max(cases.updated_at)" in on_cases[0]
+    assert "count(*)" not in on_cases[0]  # a territorial scope counts nothing
     assert len(selects) <= 4, selects  # the login session, the user, its scopes, the tag
     assert len(full) > len(unchanged) + 7  # seven lists
 
