@@ -418,7 +418,8 @@ class BBox:
 
 
 def cases_geojson(db: Session, user: User, bbox: BBox | None = None) -> dict[str, Any]:
-    """Open cases in the box for the command-center map, every one represented.
+    """Open cases in the box (without one: all in the user's scope) for the command-center map,
+    every one represented.
 
     Up to ``MAP_POINTS`` come as points with their light; beyond, as groups (one per grid
     cell of the view) with their number of cases and of each light, so the map never drops
@@ -426,7 +427,7 @@ def cases_geojson(db: Session, user: User, bbox: BBox | None = None) -> dict[str
     counted first, in one aggregate over an index; only a view of few cases reads its cases.
     """
     now = utcnow()
-    features = _groups(db, user, bbox or _extent(db, user), now)
+    features = _groups(db, user, bbox, now)
     total = sum(f["properties"]["count"] for f in features)
     if total <= MAP_POINTS:
         features = _points(db, user, bbox, now)
@@ -457,53 +458,58 @@ def _points(db: Session, user: User, bbox: BBox | None, now: datetime) -> list[d
 
 
 def _extent(db: Session, user: User) -> BBox:
-    query = scoped(
-        select(func.min(Case.lon), func.min(Case.lat), func.max(Case.lon), func.max(Case.lat)),
-        user,
-        "view",
-    ).where(open_case())
-    west, south, east, north = db.execute(query).one()
+    """The box of the user's current grids (what the map first shows), or, without grids in
+    scope, of the open cases in scope."""
+    grids = select(
+        func.min(Grid.min_lon),
+        func.min(Grid.min_lat),
+        func.max(Grid.max_lon),
+        func.max(Grid.max_lat),
+    ).where(Grid.valid_to.is_(None))
+    west, south, east, north = db.execute(scope.restrict(grids, user, "view", Grid)).one()
+    if west is None:
+        cases_ = select(
+            func.min(Case.lon), func.min(Case.lat), func.max(Case.lon), func.max(Case.lat)
+        ).where(open_case())
+        west, south, east, north = db.execute(scoped(cases_, user, "view")).one()
     return BBox(west or 0.0, south or 0.0, east or 0.0, north or 0.0)
 
 
-def _groups(db: Session, user: User, bbox: BBox, now: datetime) -> list[dict[str, Any]]:
+LIGHTS = ("red", "yellow", "green", "none")
+
+
+def _groups(db: Session, user: User, bbox: BBox | None, now: datetime) -> list[dict[str, Any]]:
     """Open cases grouped by grid cell, in SQL: count, mean position and the count of each
-    light (``light_of``); on PostgreSQL one index-only scan of the open cases' summary index."""
-    size = bbox.cell()
+    light (``light_of``, computed once per case: the groups are cells and lights, summed per
+    cell here); on PostgreSQL one index-only scan of the open cases' summary index. Without a
+    box, the cells are those of the user's grids' box, and cases outside it count too."""
+    size = (bbox or _extent(db, user)).cell()
     # shifted to be positive, so that the cast (a truncation) is the floor on both backends
-    col = cast((Case.lon + 180.0) / size, BigInteger).label("col")
-    row = cast((Case.lat + 90.0) / size, BigInteger).label("row")
+    col = cast((Case.lon + 180.0) / size, BigInteger)
+    row = cast((Case.lat + 90.0) / size, BigInteger)
     light = light_of(now)
-
-    def lit(colour: Light | None) -> Any:
-        hit = light.is_(None) if colour is None else light == colour.value
-        return func.sum(case((hit, 1), else_=0))
-
     query = scoped(
-        select(
-            func.count(),
-            func.avg(Case.lon),
-            func.avg(Case.lat),
-            lit(Light.RED),
-            lit(Light.YELLOW),
-            lit(Light.GREEN),
-            lit(None),
-        ),
+        select(col, row, light, func.count(), func.sum(Case.lon), func.sum(Case.lat)),
         user,
         "view",
-    ).where(open_case(), bbox.within())
+    ).where(open_case())
+    if bbox is not None:
+        query = query.where(bbox.within())
+    cells: dict[tuple[int, int], list[Any]] = {}
+    for c, r, colour, count, lon, lat in db.execute(query.group_by(col, row, light)):
+        cell = cells.setdefault((c, r), [0, 0.0, 0.0, dict.fromkeys(LIGHTS, 0)])
+        cell[0] += count
+        cell[1] += lon
+        cell[2] += lat
+        cell[3][colour or "none"] += count
     features = []
-    for count, lon, lat, red, yellow, green, none in db.execute(query.group_by(col, row)):
-        worst = "red" if red else "yellow" if yellow else "green" if green else "none"
+    for count, lon, lat, lights in cells.values():
+        worst = next(colour for colour in LIGHTS if lights[colour])
         features.append(
             {
                 "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
-                "properties": {
-                    "count": count,
-                    "light": worst,
-                    "lights": {"red": red, "yellow": yellow, "green": green, "none": none},
-                },
+                "geometry": {"type": "Point", "coordinates": [lon / count, lat / count]},
+                "properties": {"count": count, "light": worst, "lights": lights},
             }
         )
     return features
