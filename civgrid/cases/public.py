@@ -40,6 +40,7 @@ _ID_CARD = re.compile(
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[ -]?(\d{7,8})(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_MAYBE_PERSONAL = re.compile(r"[0-9@]")
 _HTML = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 
 
@@ -55,6 +56,8 @@ def mask_personal(text: str) -> str:
     >>> mask_personal("电话13812345678，身份证440101199001011234，邮箱 a.b@example.com")
     '电话138****5678，身份证440101************，邮箱 ***@***'
     """
+    if not _MAYBE_PERSONAL.search(text or ""):  # most text: no digit, no @ (one scan)
+        return text or ""
     text = _EMAIL.sub("***@***", text or "")
     text = _ID_CARD.sub(_mask_id, text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from civgrid.auth import scope
@@ -254,9 +254,10 @@ def case_for_token(db: Session, token: str) -> Case:
 # --- requests --------------------------------------------------------------------------------
 
 
-def get_request(db: Session, service_request_id: str) -> Case:
-    """One publicly visible case by its number (404 otherwise)."""
-    case = db.scalar(public_cases().where(Case.number == service_request_id))
+def get_request(db: Session, service_request_id: str) -> Any:
+    """One publicly visible case by its number, as a GET requests row (404 otherwise)."""
+    stmt = _request_rows().where(Case.number == service_request_id)
+    case = db.execute(_with_photos(stmt)).first()
     if case is None:
         raise NotFound(f"service_request_id {service_request_id} not found")
     return case
@@ -284,7 +285,7 @@ class PageEnds:
                 return None
             return found[1], found[2]
 
-    def put(self, key: tuple[Any, ...], last: Case) -> None:
+    def put(self, key: tuple[Any, ...], last: Any) -> None:
         with self._lock:
             self._ends[key] = (time.monotonic(), last.reported_at, last.id)
             self._ends.move_to_end(key)
@@ -300,12 +301,52 @@ PAGE_ENDS = PageEnds()
 clear_with_caches(PAGE_ENDS)
 
 
-def find_requests(db: Session, query: RequestQuery) -> Sequence[Case]:
-    """GET requests: ids override every other filter, as the spec says; newest first.
+# What a GET requests entry shows of a case (``request_docs``): a page of 1,000 reads these
+# columns alone, as rows, not the cases' every column as objects of the session.
+REQUEST_COLUMNS = (
+    Case.id,
+    Case.number,
+    Case.state,
+    Case.outcome_note,
+    Case.category_id,
+    Case.description,
+    Case.department_code,
+    Case.reported_at,
+    Case.updated_at,
+    Case.due_at,
+    Case.stage,
+    Case.address,
+    Case.lat,
+    Case.lon,
+)
+
+
+def _request_rows() -> Select[Any]:
+    query: Any = public_cases().with_only_columns(*REQUEST_COLUMNS)
+    return query
+
+
+def _with_photos(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (public cases as ``REQUEST_COLUMNS``, ordered, limited) with the id of each
+    case's first reporter photo (``public_photos``' rule), looked up outside the page's query
+    so that only the rows of the page look (an offset's rows are computed, then dropped)."""
+    page = stmt.subquery()
+    photo = (
+        select(func.min(CaseAttachment.id))
+        .where(CaseAttachment.case_id == page.c.id, CaseAttachment.kind == AttachmentKind.BEFORE)
+        .scalar_subquery()
+        .label("photo_id")
+    )
+    return select(page, photo).order_by(page.c.reported_at.desc(), page.c.id.desc())
+
+
+def find_requests(db: Session, query: RequestQuery) -> Sequence[Any]:
+    """GET requests, as rows of ``REQUEST_COLUMNS``: ids override every other filter, as the
+    spec says; newest first.
 
     A page that follows one served lately starts after its last row (:class:`PageEnds`).
     """
-    stmt = public_cases()
+    stmt = _request_rows()
     if query.ids:
         stmt = stmt.where(Case.number.in_(query.ids))
     else:
@@ -325,7 +366,7 @@ def find_requests(db: Session, query: RequestQuery) -> Sequence[Case]:
         stmt = stmt.where(tuple_(Case.reported_at, Case.id) < tuple_(*end))
     else:
         stmt = stmt.offset((query.page - 1) * query.page_size)
-    found = db.scalars(stmt).all()
+    found = db.execute(_with_photos(stmt)).all()
     if len(found) == query.page_size:
         PAGE_ENDS.put((*key, query.page), found[-1])
     return found
@@ -357,20 +398,19 @@ def public_photo(db: Session, attachment_id: int) -> CaseAttachment:
     return att
 
 
-def request_docs(db: Session, cases: Sequence[Case], media_base: str) -> list[dict[str, Any]]:
-    """GET requests entries for ``cases``: three queries whatever their number."""
+def request_docs(db: Session, cases: Sequence[Any], media_base: str) -> list[dict[str, Any]]:
+    """GET requests entries for ``cases`` (rows of ``_with_photos``): two queries whatever their
+    number."""
     categories = {c.id: c for c in _by_id(db, Category, {c.category_id for c in cases})}
     dept_codes = {c.department_code for c in cases if c.department_code}
     departments: dict[str, Department] = {}
     if dept_codes:
         rows = db.scalars(select(Department).where(Department.code.in_(dept_codes)))
         departments.update({d.code: d for d in rows})
-    photos = public_photos(db, [c.id for c in cases])
     docs = []
     for case in cases:
         category = categories[case.category_id]
         dept = departments.get(case.department_code or "")
-        photo = photos.get(case.id)
         docs.append(
             {
                 "service_request_id": case.number,
@@ -389,7 +429,7 @@ def request_docs(db: Session, cases: Sequence[Case], media_base: str) -> list[di
                 "zipcode": None,
                 "lat": case.lat,
                 "long": case.lon,
-                "media_url": f"{media_base}/{photo.id}" if photo else None,
+                "media_url": f"{media_base}/{case.photo_id}" if case.photo_id else None,
             }
         )
     return docs
