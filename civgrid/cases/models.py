@@ -110,6 +110,14 @@ def list_indexes() -> tuple[Index, ...]:
         _partial(
             "ix_cases_open_state_due", "state", "due_at", "reported_at", "id", where=OPEN_CASES
         ),
+        # Pending extension requests (延期), a handful among the open cases: the desk's list.
+        _partial(
+            "ix_cases_open_extension",
+            "due_at",
+            "reported_at",
+            "id",
+            where=text(f"{OPEN_CASES.text} AND extension_amount IS NOT NULL"),
+        ),
         # Open cases without a deadline (挂账: suspended) oldest first: the desk's undated
         # segment, which would otherwise sort every suspended case in scope.
         _partial(

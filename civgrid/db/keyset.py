@@ -166,8 +166,19 @@ class Keyset:
 
 def capped_count(db: Session, query: Select[Any], cap: int) -> tuple[int, bool]:
     """How many rows ``query`` has, counting no further than ``cap``: (count, more than cap)."""
-    n = db.scalar(select(func.count()).select_from(query.limit(cap + 1).subquery())) or 0
-    return min(n, cap), n > cap
+    return capped_counts(db, [query], cap)[0]
+
+
+def capped_counts(db: Session, queries: Sequence[Select[Any]], cap: int) -> list[tuple[int, bool]]:
+    """:func:`capped_count` of each of ``queries``, in one statement."""
+    if not queries:
+        return []
+    counts = [
+        select(func.count()).select_from(q.limit(cap + 1).subquery()).scalar_subquery()
+        for q in queries
+    ]
+    found = db.execute(select(*counts)).one()
+    return [(min(n or 0, cap), (n or 0) > cap) for n in found]
 
 
 def _signature(text: str) -> str:

@@ -139,13 +139,9 @@ def department_queue(request: Request, user: Staff, db: DB) -> Response:
 def leader_view(request: Request, user: Staff, db: DB) -> Response:
     """网格长: the grid's open cases with lights, and the cases waiting on the leader."""
     require(user, service.LEADER_ROLES)
-    now = utcnow()
-    ctx = {
-        "waiting": service.desk_list(db, user, "verify", now=now),
-        "overdue": service.desk_list(db, user, "overdue", now=now),
-        "rows": service.desk_list(db, user, "open", now=now),
-        "nav": "leader",
-    }
+    lists = service.desk_lists(db, user, ["verify", "overdue", "open"])
+    ctx: dict[str, Any] = {"waiting": lists["verify"], "overdue": lists["overdue"]}
+    ctx.update(rows=lists["open"], nav="leader")
     return render(request, "desk/leader.html", ctx)
 
 

@@ -25,9 +25,10 @@ router = APIRouter(include_in_schema=False)
 def field_home(request: Request, user: Staff, db: DB) -> Response:
     """My grid's open cases and my verification tasks (核查任务)."""
     require(user, service.FIELD_ROLES)
+    lists = service.desk_lists(db, user, ["verify", "open"])
     ctx = {
-        "verify": service.desk_list(db, user, "verify"),
-        "rows": service.desk_list(db, user, "open"),
+        "verify": lists["verify"],
+        "rows": lists["open"],
         "nav": "field",
         "reported": request.query_params.get("reported", ""),
     }

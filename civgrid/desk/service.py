@@ -328,19 +328,40 @@ def desk_list(
     Two to four statements for the rows (one per keyset segment reached) and one for the
     count, whatever the number of cases, open or closed.
     """
-    d = LISTS[name]
-    if user.role not in d.roles:
-        raise Forbidden("this list is for other roles", roles=sorted(r.value for r in d.roles))
+    return desk_lists(db, user, [name], size=size, cursor=cursor, now=now)[name]
+
+
+def desk_lists(
+    db: Session,
+    user: User,
+    names: Iterable[str],
+    *,
+    size: int = PREVIEW,
+    cursor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, ListView]:
+    """Several lists for ``user`` at one ``now``, each as :func:`desk_list` makes it, with
+    the totals of all of them counted in one statement."""
     now = now or utcnow()
-    query = d.query(user, now)
-    page = d.keyset.page(db, query, size, cursor)
-    categories = categories_by_id(db, (r[0].category_id for r in page.rows))
-    rows = [
-        Row(case_, categories[case_.category_id], Light(light) if light else None, grid, photo)
-        for case_, grid, photo, light in page.rows
-    ]
-    total, capped = keyset.capped_count(db, query.with_only_columns(Case.id), COUNT_CAP)
-    return ListView(d, rows, total, capped, page.next, page.previous)
+    lists, queries, pages = [], [], []
+    for name in names:
+        d = LISTS[name]
+        if user.role not in d.roles:
+            raise Forbidden("this list is for other roles", roles=sorted(r.value for r in d.roles))
+        query = d.query(user, now)
+        lists.append(d)
+        queries.append(query.with_only_columns(Case.id))
+        pages.append(d.keyset.page(db, query, size, cursor))
+    categories = categories_by_id(db, (r[0].category_id for p in pages for r in p.rows))
+    totals = keyset.capped_counts(db, queries, COUNT_CAP)
+    views = {}
+    for d, page, (total, capped) in zip(lists, pages, totals, strict=True):
+        rows = [
+            Row(case_, categories[case_.category_id], Light(light) if light else None, grid, ph)
+            for case_, grid, ph, light in page.rows
+        ]
+        views[d.name] = ListView(d, rows, total, capped, page.next, page.previous)
+    return views
 
 
 @dataclass(frozen=True)
@@ -362,9 +383,7 @@ class CommandCenter:
 
 def command_center(db: Session, user: User) -> CommandCenter:
     """The dispatcher's and duty chief's queues (指挥中心), each a preview with its total."""
-    now = utcnow()
-    names = [f.name for f in fields(CommandCenter)]
-    return CommandCenter(**{n: desk_list(db, user, n, now=now) for n in names})
+    return CommandCenter(**desk_lists(db, user, [f.name for f in fields(CommandCenter)]))
 
 
 def actor_names(db: Session, events: Iterable[CaseEvent]) -> dict[int, str]:
