@@ -13,10 +13,9 @@ could show something else. What the lists show depends only on:
 A territorial scope (prefixes of ``territory_code``, which a case keeps from its report on)
 holds a case for good, closed ones included: the newest change is one backward step of
 ``ix_cases_updated_territory`` and the next light change one forward step of an open-case
-deadline index, whatever the number of open cases. A department's scope loses the cases it
-returns or that are dispatched elsewhere, which the newest change cannot show: with departments
-the tag also counts the open cases in scope (one aggregate over
-``ix_cases_open_territory_summary``).
+deadline index, whatever the number of open cases. A department's scope loses the cases
+dispatched elsewhere, which the newest change need not show: with departments the tag also
+counts the open cases in scope (one aggregate over ``ix_cases_open_territory_summary``).
 
 ``updated_at`` is stamped before the action commits, so a change can become visible after a
 newer one was already seen: while the newest change is younger than ``SETTLE`` the tag says

@@ -120,7 +120,7 @@ def _base(user: User, now: datetime, states: Iterable[CaseState]) -> Select[Any]
     The grid's name and the photo are subqueries of the select list, so that they are read
     for the rows of the page only, after the limit: joined, they were read for every case the
     list's conditions match before the sort (5,800 overdue cases at 10 M, 36 ms, to show 51,
-    where the planner expected 10). The categories come after, by id (``desk_list``).
+    where the planner expected 10). The categories come after, by id (``desk_lists``).
 
     The states are written literally, once: the planner proves the open-case indexes'
     condition from them, and estimates the rows of one condition on the state, where two

@@ -45,8 +45,6 @@ def upgrade() -> None:
         postgresql_where=sa.text(OPEN),
         sqlite_where=sa.text(OPEN),
     )
-
-
     op.create_index(
         "ix_cases_open_extension",
         "cases",
