@@ -326,17 +326,22 @@ def _request_rows() -> Select[Any]:
     return query
 
 
-def _with_photos(stmt: Select[Any]) -> Select[Any]:
-    """``stmt`` (public cases as ``REQUEST_COLUMNS``, ordered, limited) with the id of each
-    case's first reporter photo (``public_photos``' rule), looked up outside the page's query
-    so that only the rows of the page look (an offset's rows are computed, then dropped)."""
-    page = stmt.subquery()
-    photo = (
+def _first_photo(case_id: Any) -> Any:
+    """The id of case ``case_id``'s first reporter photo (the one GET requests links to), as a
+    scalar subquery."""
+    return (
         select(func.min(CaseAttachment.id))
-        .where(CaseAttachment.case_id == page.c.id, CaseAttachment.kind == AttachmentKind.BEFORE)
+        .where(CaseAttachment.case_id == case_id, CaseAttachment.kind == AttachmentKind.BEFORE)
         .scalar_subquery()
-        .label("photo_id")
     )
+
+
+def _with_photos(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (public cases as ``REQUEST_COLUMNS``, ordered, limited) with each case's
+    ``_first_photo``, looked up outside the page's query so that only the rows of the page look
+    (an offset's rows are computed, then dropped)."""
+    page = stmt.subquery()
+    photo = _first_photo(page.c.id).label("photo_id")
     return select(page, photo).order_by(page.c.reported_at.desc(), page.c.id.desc())
 
 
@@ -372,28 +377,13 @@ def find_requests(db: Session, query: RequestQuery) -> Sequence[Any]:
     return found
 
 
-def public_photos(db: Session, case_ids: Sequence[int]) -> dict[int, CaseAttachment]:
-    """Each case's first reporter photo (the one GET requests links to)."""
-    if not case_ids:
-        return {}
-    rows = db.scalars(
-        select(CaseAttachment)
-        .where(CaseAttachment.case_id.in_(case_ids), CaseAttachment.kind == AttachmentKind.BEFORE)
-        .order_by(CaseAttachment.id)
-    )
-    found: dict[int, CaseAttachment] = {}
-    for att in rows:
-        found.setdefault(att.case_id, att)
-    return found
-
-
 def public_photo(db: Session, attachment_id: int) -> CaseAttachment:
     """An attachment GET requests links to: a case's first reporter photo, public case only."""
     try:
         att = public_attachment(db, attachment_id)
     except NotFound:
         att = None
-    if att is None or public_photos(db, [att.case_id]).get(att.case_id) != att:
+    if att is None or db.scalar(select(_first_photo(att.case_id))) != att.id:
         raise NotFound(f"media {attachment_id} not found")
     return att
 

@@ -86,6 +86,9 @@ def test_status_notes_and_closed_status(o311: Open311World, make_user) -> None: 
     (doc,) = o311.client.get(f"{BASE}/requests/{sid}.json").json()
     assert doc["status"] == "closed"
     assert doc["status_notes"] == "已修复，请联系138****5678"
+    # the handler's photo is not the reporter's: neither linked nor served
+    assert doc["media_url"] is None
+    assert o311.client.get(f"{BASE}/media/{photo.id}").status_code == 404
     assert o311.client.get(f"{BASE}/requests.json?status=open").json() == []
     closed = o311.client.get(f"{BASE}/requests.json?status=closed").json()
     assert [d["service_request_id"] for d in closed] == [sid]
