@@ -56,9 +56,10 @@ def mask_personal(text: str) -> str:
     >>> mask_personal("电话13812345678，身份证440101199001011234，邮箱 a.b@example.com")
     '电话138****5678，身份证440101************，邮箱 ***@***'
     """
-    if not _MAYBE_PERSONAL.search(text or ""):  # most text: no digit, no @ (one scan)
-        return text or ""
-    text = _EMAIL.sub("***@***", text or "")
+    text = text or ""
+    if not _MAYBE_PERSONAL.search(text):  # most text: no digit, no @ (one scan)
+        return text
+    text = _EMAIL.sub("***@***", text)
     text = _ID_CARD.sub(_mask_id, text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(2)[-2:]}", text)
